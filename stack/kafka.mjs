@@ -1,0 +1,145 @@
+// The Kafka half of the stack: probe a broker, or start a single-node KRaft one.
+import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import kafkajs from 'kafkajs'
+import { kafkaJars, requireJava } from './java.mjs'
+import { RUN_DIR, STACK_DIR, StackError, shown } from './paths.mjs'
+import { isAlive, writeState } from './proc.mjs'
+
+const { Kafka, logLevel } = kafkajs
+
+export const KAFKA_VERSION = '4.4.0'
+export const KAFKA_DIR = join(RUN_DIR, 'kafka')
+// Appears in the broker's command line, so a reused pid is not mistaken for our broker.
+export const KAFKA_MARKER = `-Dkafka.logs.dir=${KAFKA_DIR}`
+
+export function kafkaBrokers () {
+  return (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map(s => s.trim()).filter(Boolean)
+}
+
+/** describeCluster() of the first broker that answers, or null. Never retries: callers poll. */
+export async function describeKafka (brokers, timeoutMs = 2000) {
+  const kafka = new Kafka({
+    clientId: 'stack-probe',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 }
+  })
+  const admin = kafka.admin({ retry: { retries: 0 } })
+  try {
+    await admin.connect()
+    const cluster = await admin.describeCluster()
+    // A KRaft broker answers metadata before it has registered; wait until it lists itself.
+    return cluster.brokers.length > 0 ? cluster : null
+  } catch {
+    return null
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+}
+
+function localAddress (broker) {
+  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(broker)
+  if (!m) {
+    throw new StackError(`no Kafka broker answers at ${broker}, and the stack only starts one on 127.0.0.1: start it yourself or unset KAFKA_BROKERS`)
+  }
+  const port = Number(m[2])
+  return { port, controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT) || port + 1 }
+}
+
+function serverProperties ({ port, controllerPort }) {
+  return `# Written by stack/kafka.mjs on every start: a single node acting as broker and KRaft controller.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${join(KAFKA_DIR, 'data')}
+# One node: internal topics cannot have more replicas, and tests must not wait for rebalances.
+group.initial.rebalance.delay.ms=0
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+auto.create.topics.enable=true
+num.partitions=1
+# Two cores: fewer threads than the defaults.
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+`
+}
+
+/**
+ * Starts a broker at the first address of KAFKA_BROKERS (which must be on 127.0.0.1) and
+ * returns once it answers. The data dir is formatted afresh each start: it is a scratch broker.
+ */
+export async function startKafka (brokers, log, timeoutMs = 90_000) {
+  const address = localAddress(brokers[0])
+  requireJava()
+  const jars = join(await kafkaJars(KAFKA_VERSION, log), '*')
+  rmSync(KAFKA_DIR, { recursive: true, force: true })
+  mkdirSync(KAFKA_DIR, { recursive: true })
+  const props = join(KAFKA_DIR, 'server.properties')
+  writeFileSync(props, serverProperties(address))
+  const jvm = [
+    '-cp', jars,
+    `-Dlog4j2.configurationFile=${join(STACK_DIR, 'log4j2.properties')}`,
+    KAFKA_MARKER
+  ]
+  const clusterId = randomBytes(16).toString('base64url') // 22 characters, as Kafka wants
+  const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' })
+  if (format.status !== 0) {
+    throw new StackError(`formatting the Kafka log dir failed:\n${format.stdout}${format.stderr}`)
+  }
+
+  const stdoutLog = join(KAFKA_DIR, 'stdout.log')
+  const logFile = join(KAFKA_DIR, 'kafka.log')
+  const out = openSync(stdoutLog, 'a')
+  // A small heap and the serial collector: a test broker on two cores, next to the tests.
+  const heap = (process.env.STACK_KAFKA_HEAP_OPTS || '-Xms256m -Xmx512m').split(' ')
+  const child = spawn('java', [
+    ...heap, '-XX:+UseSerialGC', '-XX:MaxMetaspaceSize=192m', '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', props
+  ], { detached: true, stdio: ['ignore', out, out], cwd: KAFKA_DIR })
+  // Detached in its own session and unreferenced: the broker outlives this node process.
+  child.unref()
+  closeSync(out)
+  const state = { pid: child.pid, address: brokers[0], marker: KAFKA_MARKER, log: logFile, stdout: stdoutLog, startedAt: new Date().toISOString() }
+  writeState('kafka', state)
+  log(`starting Kafka ${KAFKA_VERSION} at ${brokers[0]} (pid ${child.pid}, log ${shown(logFile)})`)
+  await waitForKafka(brokers, state, timeoutMs)
+  return state
+}
+
+/** Polls until the broker answers; fails early, with the log's tail, if the process dies. */
+export async function waitForKafka (brokers, state, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await describeKafka(brokers, 1000)) return
+    if (!isAlive(state.pid)) {
+      throw new StackError(`the Kafka broker (pid ${state.pid}) exited during startup:\n${tail(state.log)}${tail(state.stdout)}\nsee ${shown(state.log)} and ${shown(state.stdout)}`)
+    }
+    await sleep(300)
+  }
+  throw new StackError(`the Kafka broker (pid ${state.pid}) did not answer at ${brokers.join(',')} within ${timeoutMs / 1000}s: see ${shown(state.log)} and ${shown(state.stdout)}`)
+}
+
+function tail (file, lines = 15) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') + '\n'
+  } catch {
+    return ''
+  }
+}

@@ -1,0 +1,94 @@
+// Brings up, stops and reports the Kafka broker and Redis that the tests and the app run against.
+// Reuses servers that already answer; starts (and later stops) only what is missing.
+import { describeKafka, kafkaBrokers, startKafka, waitForKafka } from './kafka.mjs'
+import { StackError, shown } from './paths.mjs'
+import { clearState, ownedProcess, stopProcess, withLock } from './proc.mjs'
+import { ensureKeyspaceEvents, redisAnswers, redisUrl, startRedis } from './redis.mjs'
+
+// Long enough for a first start that downloads the jars; a waiting caller is told why it waits.
+const LOCK_TIMEOUT_MS = 15 * 60_000
+
+function mine (name, address) {
+  const owned = ownedProcess(name)
+  if (owned && owned.address !== address) {
+    throw new StackError(`the stack's ${name} runs at ${owned.address}, not ${address}: run \`npm run stack:down\` first`)
+  }
+  return owned
+}
+
+const described = (address, owned, action) => ({
+  address,
+  owner: owned ? 'stack' : 'external',
+  action,
+  pid: owned?.pid,
+  log: owned ? shown(owned.log) : undefined
+})
+
+async function upKafka (brokers, log) {
+  const owned = mine('kafka', brokers[0])
+  if (await describeKafka(brokers)) return described(brokers.join(','), owned, 'reused')
+  if (owned) {
+    // Started by an earlier run that gave up waiting, or still booting.
+    log(`Kafka broker pid ${owned.pid} runs but does not answer yet; waiting`)
+    await waitForKafka(brokers, owned, 90_000)
+    return described(brokers.join(','), owned, 'reused')
+  }
+  return described(brokers.join(','), await startKafka(brokers, log), 'started')
+}
+
+async function upRedis (url, log) {
+  const owned = mine('redis', url)
+  const found = await redisAnswers(url)
+  const state = found ? owned : await startRedis(url, log)
+  const events = await ensureKeyspaceEvents(url)
+  return { ...described(url, state, found ? 'reused' : 'started'), keyspaceEvents: events }
+}
+
+/**
+ * Makes sure a Kafka broker answers at KAFKA_BROKERS (default 127.0.0.1:9092) and a Redis at
+ * REDIS_URL (default redis://127.0.0.1:6379) with keyspace events on. Safe to call concurrently.
+ */
+export async function up ({ log = console.log } = {}) {
+  const brokers = kafkaBrokers()
+  const url = redisUrl()
+  return withLock('stack', LOCK_TIMEOUT_MS, log, async () => {
+    const redis = await upRedis(url, log)
+    const kafka = await upKafka(brokers, log)
+    return { kafkaBrokers: brokers, redisUrl: url, kafka, redis }
+  })
+}
+
+/** Stops what `up()` started, and nothing else. */
+export async function down ({ log = console.log } = {}) {
+  return withLock('stack', 60_000, log, async () => {
+    const result = {}
+    // Kafka gets time for a clean shutdown; Redis keeps nothing on disk anyway.
+    for (const [name, graceMs] of [['kafka', 20_000], ['redis', 5000]]) {
+      const owned = ownedProcess(name)
+      if (!owned) {
+        result[name] = { action: 'none' }
+        continue
+      }
+      const how = await stopProcess(owned.pid, graceMs)
+      clearState(name)
+      result[name] = { action: how, pid: owned.pid, address: owned.address }
+    }
+    return result
+  })
+}
+
+/** What answers where, and whether the stack started it. */
+export async function status () {
+  const brokers = kafkaBrokers()
+  const url = redisUrl()
+  const kafkaOwned = ownedProcess('kafka')
+  const redisOwned = ownedProcess('redis')
+  const cluster = await describeKafka(brokers)
+  const redisUp = await redisAnswers(url)
+  return {
+    kafkaBrokers: brokers,
+    redisUrl: url,
+    kafka: { ...described(brokers.join(','), kafkaOwned, null), running: Boolean(cluster), clusterId: cluster?.clusterId },
+    redis: { ...described(url, redisOwned, null), running: redisUp }
+  }
+}
