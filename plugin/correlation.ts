@@ -1,0 +1,62 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+
+/** Characters an instance id may use: safe in a Redis key, a hash tag and a Kafka header. */
+export const INSTANCE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+
+const MAX_ID_LENGTH = 128
+const ID = /^([A-Za-z0-9_-]{1,64})\.([0-9a-z]{1,11})\.([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/
+
+/** What a correlation id says about its call. */
+export interface Correlation {
+  /** The id itself, as sent in `kafka_correlationId`. */
+  id: string
+  /** The instance that waits for the reply. */
+  instanceId: string
+  /** The caller's deadline, epoch ms. */
+  deadline: number
+  /** The part of the Redis key after the instance's hash tag. */
+  requestId: string
+}
+
+/** A fresh random instance id (48 random bits: unique among the replicas of one group). */
+export function newInstanceId (): string {
+  return randomBytes(6).toString('base64url')
+}
+
+/**
+ * A new correlation id: `<instanceId>.<deadline base 36>.<UUID v4>`. The UUID carries 122 random
+ * bits, so ids cannot be guessed; the instance and the deadline travel in the id because repliers
+ * such as Spring's and NestJS's echo only the id.
+ */
+export function newCorrelation (instanceId: string, deadline: number): Correlation {
+  const requestId = `${deadline.toString(36)}.${randomUUID()}`
+  return { id: `${instanceId}.${requestId}`, instanceId, deadline, requestId }
+}
+
+/**
+ * Parses an id read from a reply record. The id is untrusted input: anything but the exact shape
+ * that newCorrelation makes is refused (returns undefined), so no glob character, newline or
+ * oversized string ever reaches a Redis key.
+ */
+export function parseCorrelationId (id: string): Correlation | undefined {
+  if (id.length > MAX_ID_LENGTH) return undefined
+  const match = ID.exec(id)
+  if (match === null) return undefined
+  const deadline = parseInt(match[2], 36)
+  if (!Number.isSafeInteger(deadline)) return undefined
+  return { id, instanceId: match[1], deadline, requestId: `${match[2]}.${match[3]}` }
+}
+
+/** Redis key of a reply: `<prefix>:{<instanceId>}:<requestId>`; the braces are a cluster hash tag. */
+export function replyKey (prefix: string, correlation: Pick<Correlation, 'instanceId' | 'requestId'>): string {
+  return `${prefix}:{${correlation.instanceId}}:${correlation.requestId}`
+}
+
+/** The keyspace pattern that matches this instance's reply keys, and only them. */
+export function keyspacePattern (db: number, prefix: string, instanceId: string): string {
+  return `__keyspace@${db}__:${escapeGlob(prefix)}:{${instanceId}}:*`
+}
+
+function escapeGlob (text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
+}

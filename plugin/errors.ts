@@ -1,0 +1,34 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error the plugin raises, one class per condition. Each carries a `code` and the HTTP
+ * `statusCode` that Fastify's error handler answers with.
+ */
+export const errors = {
+  /** The plugin was registered twice on the same Fastify instance. */
+  ALREADY_REGISTERED: createError('FST_KAFKA_REPLY_ALREADY_REGISTERED', 'fastify-kafka-reply is already registered on this instance', 500),
+  /** An option failed validation at registration; the message names the option. */
+  INVALID_OPTION: createError('FST_KAFKA_REPLY_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError),
+  /** A call to awaitKafka/request was made with invalid arguments. */
+  INVALID_CALL: createError('FST_KAFKA_REPLY_INVALID_CALL', 'Invalid call: %s', 500, TypeError),
+  /** Redis does not deliver keyspace notifications for the plugin's keys. */
+  NOTIFICATIONS_DISABLED: createError('FST_KAFKA_REPLY_NOTIFICATIONS_DISABLED', '%s', 500),
+  /** The reply topic does not exist and `createTopics` is off. */
+  TOPIC_MISSING: createError('FST_KAFKA_REPLY_TOPIC_MISSING', 'Reply topic "%s" does not exist: create it, or set createTopics: true', 500),
+  /** No reply arrived before the call's deadline. */
+  TIMEOUT: createError('FST_KAFKA_REPLY_TIMEOUT', 'No reply within %d ms', 504),
+  /** The worker replied with an error; statusCode is 502, or the 4xx the worker set. */
+  REMOTE_ERROR: createError('FST_KAFKA_REPLY_REMOTE_ERROR', 'The worker failed: %s', 502),
+  /** The reply did not match the `schema` given to the call. */
+  INVALID_REPLY: createError('FST_KAFKA_REPLY_INVALID_REPLY', 'The worker\'s reply does not match the expected schema: %s', 502),
+  /** This instance already holds `maxPending` calls. */
+  OVERLOADED: createError('FST_KAFKA_REPLY_OVERLOADED', 'Too many pending Kafka calls on this instance (%d)', 503),
+  /** The request could not be published to Kafka. */
+  PUBLISH_FAILED: createError('FST_KAFKA_REPLY_PUBLISH_FAILED', 'The request could not be published to Kafka', 503),
+  /** The plugin is closing or closed; the call was not, or will not be, answered. */
+  CLOSING: createError('FST_KAFKA_REPLY_CLOSING', 'The service is shutting down', 503),
+  /** The caller went away (client disconnected or the call's signal aborted). */
+  CANCELLED: createError('FST_KAFKA_REPLY_CANCELLED', 'The call was cancelled', 499)
+} as const
+
+export type KafkaReplyErrorCode = `FST_KAFKA_REPLY_${keyof typeof errors}`

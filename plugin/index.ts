@@ -1,0 +1,75 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { errors } from './errors.js'
+import { resolveOptions, type KafkaReplyOptions } from './options.js'
+import { KafkaReply, type RequestOptions } from './kafka-reply.js'
+
+/** Options of one reply.awaitKafka() call. */
+export type AwaitKafkaOptions = Omit<RequestOptions, 'schema'>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The plugin's client: `request()` outside a route, `stats()`, `health()`. */
+    kafkaReply: KafkaReply
+  }
+  interface FastifyReply {
+    /**
+     * Publishes `payload` to `topic` and resolves with the worker's reply, validated against
+     * `options.schema`. Rejects with errors whose statusCode Fastify answers with (504, 502, 503).
+     */
+    awaitKafka<S extends TSchema>(topic: string, payload: unknown, options: AwaitKafkaOptions & { schema: S }): Promise<Static<S>>
+    /** Publishes `payload` to `topic` and resolves with the worker's reply. */
+    awaitKafka<T = unknown>(topic: string, payload: unknown, options?: AwaitKafkaOptions): Promise<T>
+  }
+}
+
+async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promise<void> {
+  if (fastify.hasDecorator('kafkaReply')) throw new errors.ALREADY_REGISTERED()
+  const options = resolveOptions(opts)
+  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }))
+
+  fastify.decorate('kafkaReply', client)
+  fastify.decorateReply('awaitKafka', awaitKafka)
+  // preClose runs before the server waits for in-flight requests: fail them now, not at their deadline.
+  fastify.addHook('preClose', function (done) {
+    client.stopAccepting()
+    done()
+  })
+  fastify.addHook('onClose', async function () {
+    await client.close()
+  })
+  await client.start()
+}
+
+function awaitKafka (this: FastifyReply, topic: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+  const reply = this
+  const caller = new AbortController()
+  // The response closing before it was sent means the client went away: stop waiting for it.
+  const onClose = () => { if (!reply.raw.writableEnded) caller.abort() }
+  reply.raw.once('close', onClose)
+  const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
+  return reply.server.kafkaReply.request(topic, payload, { ...options, signal }).then(
+    value => {
+      reply.raw.off('close', onClose)
+      return value
+    },
+    (err: Error & { statusCode?: number }) => {
+      reply.raw.off('close', onClose)
+      if (err.statusCode === 503) reply.header('retry-after', String(reply.server.kafkaReply.retryAfter))
+      throw err
+    }
+  )
+}
+
+/** The plugin: `app.register(fastifyKafkaReply, options)`. */
+export const fastifyKafkaReply = fp(plugin, { fastify: '5.x', name: 'fastify-kafka-reply' })
+export default fastifyKafkaReply
+
+export { errors } from './errors.js'
+export { KafkaReply } from './kafka-reply.js'
+export type { RequestOptions, KafkaReplyHealth } from './kafka-reply.js'
+export type { KafkaReplyOptions, KafkaOption } from './options.js'
+export type { KafkaReplyStats } from './stats.js'
+export type { RemoteError } from './protocol.js'
+export { HEADERS } from './protocol.js'

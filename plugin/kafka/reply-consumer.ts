@@ -1,0 +1,83 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs'
+import type { ResolvedOptions } from '../options.js'
+import type { Log } from '../log.js'
+import { memberInstanceId, replyAssigner } from './assigner.js'
+
+/** Receives each consumed batch; its offsets are committed only once the promise resolves. */
+export type BatchHandler = (messages: KafkaMessage[]) => Promise<void>
+
+type ConsumerOptions = Pick<ResolvedOptions, 'groupId' | 'replyTopic' | 'instanceId' | 'consumer'>
+
+/**
+ * This instance's member of the shared reply group. Any member may consume any reply; the
+ * handler decides where each one goes.
+ */
+export class ReplyConsumer {
+  readonly #consumer: Consumer
+  readonly #topic: string
+  readonly #log: Log
+  #joined: Promise<void>
+  #onJoin: () => void = () => {}
+  #healthy = false
+
+  constructor (kafka: Kafka, options: ConsumerOptions, log: Log) {
+    this.#topic = options.replyTopic
+    this.#log = log
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      partitionAssigners: [replyAssigner(options.instanceId)],
+      ...options.consumer
+    })
+    this.#joined = new Promise(resolve => {
+      this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
+        resolve()
+        this.#healthy = true
+        this.#log.debug({ assignment: event.payload.memberAssignment }, 'reply consumer joined its group')
+        this.#onJoin()
+      })
+    })
+    this.#consumer.on(this.#consumer.events.STOP, () => { this.#healthy = false })
+    this.#consumer.on(this.#consumer.events.CRASH, (event) => {
+      this.#healthy = false
+      this.#log.error({ err: event.payload.error, restart: event.payload.restart }, 'reply consumer crashed')
+    })
+  }
+
+  /** True once the member has joined its group, until it stops or crashes. */
+  get healthy (): boolean {
+    return this.#healthy
+  }
+
+  /** Called after every (re)join of the group, when membership may have changed. */
+  onJoin (listener: () => void): void {
+    this.#onJoin = listener
+  }
+
+  /** Connects, subscribes and resolves once this member has joined the group and got its partitions. */
+  async start (handle: BatchHandler): Promise<void> {
+    await this.#consumer.connect()
+    await this.#consumer.subscribe({ topics: [this.#topic] })
+    await this.#consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return
+        await handle(batch.messages)
+        resolveOffset(batch.lastOffset())
+        await commitOffsetsIfNecessary()
+      }
+    })
+    await this.#joined
+  }
+
+  /** The instance ids of the group's members, as announced in their metadata. */
+  async members (): Promise<{ stable: boolean, instanceIds: string[] }> {
+    const group = await this.#consumer.describeGroup()
+    const instanceIds = group.members.map(m => memberInstanceId(m.memberMetadata)).filter(id => id !== undefined)
+    return { stable: group.state === 'Stable', instanceIds }
+  }
+
+  /** Leaves the group (a prompt rebalance for the others) and disconnects. */
+  async close (): Promise<void> {
+    await this.#consumer.disconnect()
+  }
+}

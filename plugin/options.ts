@@ -1,0 +1,128 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import type { Kafka, KafkaConfig } from 'kafkajs'
+import type { Redis } from 'ioredis'
+import { errors } from './errors.js'
+import { INSTANCE_ID_PATTERN, newInstanceId } from './correlation.js'
+
+const Millis = (description: string) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, description })
+
+/** The plain (non-client) options, checked once at registration. */
+export const OptionsSchema = Type.Object({
+  kafka: Type.Unknown({ description: 'kafkajs config ({ brokers, clientId, ... }) or { client } with a Kafka instance' }),
+  redis: Type.Unknown({ description: 'a redis:// URL or an ioredis client' }),
+  replyTopic: Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' }),
+  groupId: Type.String({ minLength: 1, maxLength: 255 }),
+  keyPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
+  instanceId: Type.Optional(Type.String({ pattern: INSTANCE_ID_PATTERN })),
+  timeout: Type.Optional(Millis('default deadline of one call')),
+  maxTimeout: Type.Optional(Millis('largest deadline a call may ask for')),
+  maxPending: Type.Optional(Type.Integer({ minimum: 1 })),
+  retryAfter: Type.Optional(Type.Integer({ minimum: 0, description: 'Retry-After seconds on 503' })),
+  replyGrace: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, description: 'ms a stored reply outlives its deadline' })),
+  maxReplyBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  createTopics: Type.Optional(Type.Boolean()),
+  replyTopicPartitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  configureKeyspaceEvents: Type.Optional(Type.Boolean()),
+  readyTimeout: Type.Optional(Millis('how long startup may take')),
+  consumer: Type.Optional(Type.Object({
+    sessionTimeout: Type.Optional(Millis('kafkajs consumer sessionTimeout')),
+    rebalanceTimeout: Type.Optional(Millis('kafkajs consumer rebalanceTimeout')),
+    heartbeatInterval: Type.Optional(Millis('kafkajs consumer heartbeatInterval')),
+    maxWaitTimeInMs: Type.Optional(Millis('kafkajs consumer maxWaitTimeInMs'))
+  }, { additionalProperties: false }))
+}, { additionalProperties: false })
+
+type PlainOptions = Static<typeof OptionsSchema>
+
+/** How the plugin reaches Kafka: a kafkajs config, or a Kafka client you own. */
+export type KafkaOption = KafkaConfig | { client: Kafka }
+
+/** Options of fastify-kafka-reply. */
+export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'> {
+  /** A kafkajs config (`brokers`, `clientId`, ...) or `{ client }` with an existing Kafka instance. */
+  kafka: KafkaOption
+  /** A redis:// URL (the plugin creates and closes the client) or an ioredis client you own. */
+  redis: string | Redis
+}
+
+/** The options with every default filled in. */
+export interface ResolvedOptions extends Required<Omit<KafkaReplyOptions, 'consumer'>> {
+  consumer: NonNullable<PlainOptions['consumer']>
+}
+
+export const DEFAULTS = {
+  keyPrefix: 'kafka-reply',
+  timeout: 5000,
+  maxTimeout: 60_000,
+  maxPending: 10_000,
+  retryAfter: 1,
+  replyGrace: 1000,
+  maxReplyBytes: 1024 * 1024,
+  createTopics: false,
+  replyTopicPartitions: 3,
+  configureKeyspaceEvents: false,
+  readyTimeout: 30_000
+} as const
+
+/**
+ * Validates the options once, at registration. An invalid value is an error that names the
+ * option; nothing is silently replaced by a default.
+ */
+export function resolveOptions (options: unknown): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new errors.INVALID_OPTION('options', 'expected an object')
+  const first = Value.Errors(OptionsSchema, options).First()
+  if (first !== undefined) {
+    const name = first.path.slice(1).replaceAll('/', '.') || 'options'
+    throw new errors.INVALID_OPTION(name, first.message)
+  }
+  const plain = options as PlainOptions
+  checkKafka(plain.kafka)
+  checkRedis(plain.redis)
+  const resolved = {
+    ...DEFAULTS,
+    instanceId: newInstanceId(),
+    consumer: {},
+    ...withoutUndefined(plain)
+  } as ResolvedOptions
+  if (resolved.timeout > resolved.maxTimeout) {
+    throw new errors.INVALID_OPTION('timeout', `must not exceed maxTimeout (${resolved.maxTimeout} ms)`)
+  }
+  return resolved
+}
+
+function checkKafka (kafka: unknown): void {
+  if (typeof kafka !== 'object' || kafka === null) {
+    throw new errors.INVALID_OPTION('kafka', 'expected a kafkajs config ({ brokers, clientId }) or { client }')
+  }
+  if ('client' in kafka) {
+    const client = kafka.client as Partial<Kafka> | null
+    if (typeof client?.producer !== 'function' || typeof client.consumer !== 'function' || typeof client.admin !== 'function') {
+      throw new errors.INVALID_OPTION('kafka.client', 'expected a kafkajs Kafka instance')
+    }
+    return
+  }
+  const { brokers, clientId } = kafka as Partial<KafkaConfig>
+  const brokerList = Array.isArray(brokers) && brokers.length > 0 && brokers.every(b => typeof b === 'string' && b.length > 0)
+  if (!brokerList && typeof brokers !== 'function') {
+    throw new errors.INVALID_OPTION('kafka.brokers', 'expected a non-empty array of "host:port" strings')
+  }
+  if (clientId !== undefined && (typeof clientId !== 'string' || clientId.length === 0)) {
+    throw new errors.INVALID_OPTION('kafka.clientId', 'expected a non-empty string')
+  }
+}
+
+function checkRedis (redis: unknown): void {
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\//.test(redis)) throw new errors.INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL')
+    return
+  }
+  const client = redis as Partial<Redis> | null
+  if (typeof client?.duplicate !== 'function' || typeof client.psubscribe !== 'function') {
+    throw new errors.INVALID_OPTION('redis', 'expected a redis:// URL or an ioredis client')
+  }
+}
+
+function withoutUndefined<T extends object> (value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,88 @@
+import type { Redis } from 'ioredis'
+import type { Log } from '../log.js'
+
+/**
+ * One subscriber connection per instance, subscribed to the keyspace events of this instance's
+ * keys only. Each `set` event names a key that now holds a reply for one of our calls.
+ *
+ * Pub/sub is at-most-once: events sent while the connection is down are lost. So after every
+ * reconnect the waiter subscribes again and then calls onResubscribed, for the owner to sweep the
+ * keys of every pending call.
+ */
+export class KeyspaceWaiter {
+  readonly #subscriber: Redis
+  readonly #pattern: string
+  readonly #channelPrefix: string
+  readonly #log: Log
+  readonly #probes = new Map<string, () => void>()
+  #onKey: (key: string) => void = () => {}
+  #onResubscribed: () => void = () => {}
+  #subscribed = false
+
+  constructor (redis: Redis, db: number, pattern: string, log: Log) {
+    // Our own connection: a subscribed connection can run no other command.
+    this.#subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: true })
+    this.#pattern = pattern
+    this.#channelPrefix = `__keyspace@${db}__:`
+    this.#log = log
+    this.#subscriber.on('pmessage', (_pattern: string, channel: string, event: string) => {
+      if (event !== 'set') return
+      const key = channel.slice(this.#channelPrefix.length)
+      const probe = this.#probes.get(key)
+      if (probe !== undefined) probe()
+      else this.#onKey(key)
+    })
+    this.#subscriber.on('ready', () => {
+      if (this.#subscribed) this.#resubscribe() // a reconnect: the first subscription is start()'s
+    })
+    this.#subscriber.on('error', (err: Error) => this.#log.warn({ err }, 'Redis subscriber connection error'))
+  }
+
+  /** True while the subscription is live. */
+  get live (): boolean {
+    return this.#subscribed && this.#subscriber.status === 'ready'
+  }
+
+  /** Sets the listeners for reply keys and for the end of a reconnect. */
+  listen (onKey: (key: string) => void, onResubscribed: () => void): void {
+    this.#onKey = onKey
+    this.#onResubscribed = onResubscribed
+  }
+
+  /** Connects and subscribes. */
+  async start (): Promise<void> {
+    await this.#subscriber.connect()
+    await this.#subscriber.psubscribe(this.#pattern)
+    this.#subscribed = true
+  }
+
+  /** Resolves true when a `set` event for `key` arrives within `timeout` ms, false otherwise. */
+  expect (key: string, timeout: number): Promise<boolean> {
+    return new Promise(resolve => {
+      const done = (arrived: boolean) => {
+        clearTimeout(timer)
+        this.#probes.delete(key)
+        resolve(arrived)
+      }
+      const timer = setTimeout(done, timeout, false)
+      this.#probes.set(key, () => done(true))
+    })
+  }
+
+  async close (): Promise<void> {
+    this.#subscribed = false
+    if (this.#subscriber.status === 'end') return
+    try {
+      await this.#subscriber.quit()
+    } catch {
+      this.#subscriber.disconnect()
+    }
+  }
+
+  #resubscribe (): void {
+    this.#subscriber.psubscribe(this.#pattern).then(() => {
+      this.#log.info({ pattern: this.#pattern }, 'Redis subscriber reconnected: sweeping pending replies')
+      this.#onResubscribed()
+    }, (err: Error) => this.#log.warn({ err }, 'Redis subscriber could not subscribe again'))
+  }
+}

@@ -1,0 +1,37 @@
+import type { KafkaMessage } from 'kafkajs'
+import { parseCorrelationId, type Correlation } from './correlation.js'
+import { HEADERS, headerString, parseRemoteError, type ReplyOutcome } from './protocol.js'
+
+/** A reply record that passed validation. */
+export interface DecodedReply {
+  correlation: Correlation
+  outcome: ReplyOutcome
+  /** The reply as JSON text, ready to be stored without a second encoding. */
+  json: string
+}
+
+/**
+ * Validates a consumed reply record. Everything in it is untrusted: a record without a
+ * well-formed correlation id, with a value over `maxBytes` or a value that is not JSON yields
+ * undefined and is to be counted as malformed.
+ */
+export function decodeReply (message: KafkaMessage, maxBytes: number): DecodedReply | undefined {
+  const rawId = message.headers?.[HEADERS.correlationId]
+  if (rawId === undefined || Array.isArray(rawId) || rawId.length > 128) return undefined
+  const correlation = parseCorrelationId(rawId.toString())
+  if (correlation === undefined) return undefined
+  if (message.value !== null && message.value.length > maxBytes) return undefined
+
+  const errorHeader = headerString(message.headers, HEADERS.replyError) ?? headerString(message.headers, HEADERS.nestError)
+  if (errorHeader !== undefined) {
+    if (errorHeader.length > maxBytes) return undefined
+    const error = parseRemoteError(errorHeader)
+    return { correlation, outcome: { ok: false, error }, json: JSON.stringify(error) }
+  }
+  const json = message.value === null || message.value.length === 0 ? 'null' : message.value.toString()
+  try {
+    return { correlation, outcome: { ok: true, value: JSON.parse(json) }, json }
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,174 @@
+import type { KafkaMessage } from 'kafkajs'
+import { Partitioners } from 'kafkajs'
+import type { KafkaOption } from '../options.js'
+import { createKafka } from '../kafka/client.js'
+import { BatchingProducer } from '../kafka/batching-producer.js'
+import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
+import { silentLog, type Log } from '../log.js'
+
+/** What a handler learns about the request besides its payload. */
+export interface RequestContext {
+  topic: string
+  partition: number
+  offset: string
+  correlationId: string
+  /** The caller's deadline (epoch ms), when the request carried one. */
+  deadline: number | undefined
+  headers: RecordHeaders
+}
+
+/**
+ * Answers one request. The returned value (JSON-serialisable) is the reply. A thrown error becomes
+ * an error reply: its `message` passes to the caller, so does `statusCode` when it is a 4xx and
+ * `code`; the stack does not.
+ */
+export type Handler = (payload: unknown, context: RequestContext) => unknown
+
+/** Options of createResponder. */
+export interface ResponderOptions {
+  /** A kafkajs config or `{ client }`. */
+  kafka: KafkaOption
+  /** The responder's consumer group (one per kind of worker). */
+  groupId: string
+  /** One handler per request topic. */
+  handlers: Record<string, Handler>
+  /** Requests handled at once (default 16). */
+  concurrency?: number
+  /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
+  logger?: Log
+  /** kafkajs consumer settings. */
+  consumer?: { sessionTimeout?: number, heartbeatInterval?: number, maxWaitTimeInMs?: number }
+}
+
+/** Counters of one responder. */
+export interface ResponderStats {
+  /** Requests answered with the handler's result. */
+  replied: number
+  /** Requests answered with an error reply. */
+  failed: number
+  /** Requests skipped because their caller's deadline had passed. */
+  expired: number
+  /** Requests skipped as malformed (no correlation id or reply topic). */
+  malformed: number
+}
+
+/** A running responder. */
+export interface Responder {
+  stats: () => ResponderStats
+  /** Stops consuming, waits for the batch in hand, leaves the group and disconnects. */
+  close: () => Promise<void>
+}
+
+/** An error whose status and code reach the caller, e.g. `new ReplyError(422, 'unknown sku', 'INVALID_SKU')`. */
+export class ReplyError extends Error {
+  readonly statusCode: number
+  readonly code: string | undefined
+  constructor (statusCode: number, message: string, code?: string) {
+    super(message)
+    this.name = 'ReplyError'
+    this.statusCode = statusCode
+    this.code = code
+  }
+}
+
+/**
+ * Starts a worker-side responder: consumes the handlers' topics in its own group, runs each
+ * request's handler and replies to the `kafka_replyTopic` (and `kafka_replyPartition`) the request
+ * names, echoing its `kafka_correlationId`. Offsets are committed after the replies were produced.
+ * Resolves once the consumer has joined its group.
+ */
+export async function createResponder (options: ResponderOptions): Promise<Responder> {
+  const topics = Object.keys(options.handlers)
+  if (topics.length === 0) throw new TypeError('createResponder: handlers must name at least one topic')
+  const concurrency = options.concurrency ?? 16
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('createResponder: concurrency must be a positive integer')
+  const log = options.logger ?? silentLog
+  const { kafka } = createKafka(options.kafka, log)
+  const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0 }
+
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+  const batcher = new BatchingProducer(producer)
+  const consumer = kafka.consumer({ groupId: options.groupId, ...options.consumer })
+  const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
+
+  async function answer (topic: string, partition: number, message: KafkaMessage): Promise<void> {
+    const headers = message.headers ?? {}
+    const correlationId = headerString(headers, HEADERS.correlationId)
+    const replyTopic = headerString(headers, HEADERS.replyTopic)
+    if (correlationId === undefined || replyTopic === undefined || replyTopic.length === 0) {
+      stats.malformed++
+      log.warn({ topic, partition, offset: message.offset }, 'request without kafka_correlationId or kafka_replyTopic skipped')
+      return
+    }
+    const deadline = numberHeader(headers, HEADERS.deadline)
+    if (deadline !== undefined && deadline <= Date.now()) {
+      stats.expired++
+      return
+    }
+    const replyHeaders: Record<string, string> = { [HEADERS.correlationId]: correlationId }
+    let value: string | null = null
+    try {
+      const payload = message.value === null ? null : parsePayload(message.value)
+      const context = { topic, partition, offset: message.offset, correlationId, deadline, headers }
+      value = JSON.stringify(await options.handlers[topic](payload, context) ?? null)
+      stats.replied++
+    } catch (err) {
+      replyHeaders[HEADERS.replyError] = JSON.stringify(toRemoteError(err))
+      stats.failed++
+    }
+    const replyPartition = numberHeader(headers, HEADERS.replyPartition)
+    await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition })
+  }
+
+  await producer.connect()
+  await consumer.connect()
+  await consumer.subscribe({ topics })
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      const { messages } = batch
+      let next = 0
+      const work = async () => {
+        while (next < messages.length && isRunning() && !isStale()) {
+          await answer(batch.topic, batch.partition, messages[next++])
+          await heartbeat()
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(concurrency, messages.length) }, work))
+      if (!isRunning() || isStale() || messages.length === 0) return
+      resolveOffset(batch.lastOffset())
+      await commitOffsetsIfNecessary()
+    }
+  })
+  await joined
+
+  return {
+    stats: () => ({ ...stats }),
+    async close () {
+      await consumer.disconnect()
+      await producer.disconnect()
+    }
+  }
+}
+
+function parsePayload (value: Buffer): unknown {
+  try {
+    return JSON.parse(value.toString())
+  } catch {
+    throw new ReplyError(400, 'the request payload is not valid JSON', 'INVALID_JSON')
+  }
+}
+
+function numberHeader (headers: RecordHeaders, name: string): number | undefined {
+  const text = headerString(headers, name)
+  if (text === undefined || !/^\d{1,16}$/.test(text)) return undefined
+  return Number(text)
+}
+
+function toRemoteError (err: unknown): RemoteError {
+  const { message, code, statusCode } = (err ?? {}) as { message?: unknown, code?: unknown, statusCode?: unknown }
+  const remote: RemoteError = { message: typeof message === 'string' ? message : String(err) }
+  if (typeof code === 'string') remote.code = code
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) remote.statusCode = statusCode
+  return remote
+}

@@ -1,0 +1,54 @@
+/** Counters of one instance since it started. */
+export interface KafkaReplyStats {
+  /** Calls waiting for their reply now. */
+  pending: number
+  /** Requests published to Kafka. */
+  sent: number
+  /** Replies consumed by the waiting instance itself and handed over in memory. */
+  resolvedLocal: number
+  /** Replies that reached the waiting instance through Redis. */
+  resolvedViaRedis: number
+  /** Replies this instance consumed and wrote to Redis for another instance. */
+  handedOver: number
+  /** Calls that ended with 504. */
+  timeouts: number
+  /** Replies consumed after their deadline: not written anywhere. */
+  late: number
+  /** Replies for a call that was already answered or cancelled. */
+  duplicates: number
+  /** Calls answered with the worker's error. */
+  remoteErrors: number
+  /** Reply records skipped as malformed: no or bad correlation id, unknown instance, invalid JSON, oversized. */
+  malformed: number
+  /** Calls refused with 503 because maxPending calls were waiting. */
+  overloaded: number
+  /** Calls whose caller went away before the reply. */
+  cancelled: number
+}
+
+export type Counter = Exclude<keyof KafkaReplyStats, 'pending'>
+
+/** The counters, kept as plain numbers; `snapshot` adds the live pending count. */
+export class StatsCounters {
+  readonly #counts: Record<Counter, number> = {
+    sent: 0,
+    resolvedLocal: 0,
+    resolvedViaRedis: 0,
+    handedOver: 0,
+    timeouts: 0,
+    late: 0,
+    duplicates: 0,
+    remoteErrors: 0,
+    malformed: 0,
+    overloaded: 0,
+    cancelled: 0
+  }
+
+  add (counter: Counter, by = 1): void {
+    this.#counts[counter] += by
+  }
+
+  snapshot (pending: number): KafkaReplyStats {
+    return { pending, ...this.#counts }
+  }
+}
