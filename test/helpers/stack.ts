@@ -1,0 +1,41 @@
+// Where the test stack runs, and names that keep tests apart from each other.
+import { randomBytes } from 'node:crypto'
+import { Kafka, logLevel } from 'kafkajs'
+
+/** Same defaults as stack/ (`npm run stack:up`), which tap's `before` script runs. */
+export const kafkaBrokers: string[] = (process.env.KAFKA_BROKERS || '127.0.0.1:9092')
+  .split(',').map(s => s.trim()).filter(Boolean)
+
+export const redisUrl: string = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+
+/** The database index of redisUrl, for `__keyspace@<db>__:` channels. */
+export const redisDb: number = Number(new URL(redisUrl).pathname.slice(1) || 0)
+
+/** `<prefix>-<12 hex chars>`: a topic, group or Redis key prefix no other test (or run) uses. */
+export function uniqueName (prefix: string): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`
+}
+
+/** Creates a topic and resolves once every partition has a leader (ready to produce to). */
+export async function createTopic (topic: string, numPartitions = 1): Promise<void> {
+  const admin = new Kafka({ clientId: 'test-admin', brokers: kafkaBrokers, logLevel: logLevel.WARN }).admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Resolves as promise does, or rejects once ms have passed: every wait in a test has a deadline. */
+export async function within<T> (ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
