@@ -120,7 +120,28 @@ export async function startKafka (brokers, log, timeoutMs = 90_000) {
   writeState('kafka', state)
   log(`starting Kafka ${KAFKA_VERSION} at ${brokers[0]} (pid ${child.pid}, log ${shown(logFile)})`)
   await waitForKafka(brokers, state, timeoutMs)
+  await warmGroupCoordinator(brokers, state, timeoutMs)
   return state
+}
+
+// A fresh broker creates __consumer_offsets on the first group lookup and answers
+// "coordinator not available" until it has; do that here so the first test's group joins at once.
+async function warmGroupCoordinator (brokers, state, timeoutMs) {
+  const admin = new Kafka({ clientId: 'stack-probe', brokers, logLevel: logLevel.NOTHING }).admin({ retry: { retries: 0 } })
+  await admin.connect()
+  try {
+    for (const deadline = Date.now() + timeoutMs; ; await sleep(200)) {
+      try {
+        return await admin.describeGroups(['stack-warm-up'])
+      } catch (err) {
+        if (Date.now() > deadline) {
+          throw new StackError(`the Kafka broker (pid ${state.pid}) answers but its group coordinator does not (${err.message}): see ${shown(state.log)}`)
+        }
+      }
+    }
+  } finally {
+    await admin.disconnect()
+  }
 }
 
 /** Polls until the broker answers; fails early, with the log's tail, if the process dies. */
