@@ -46,7 +46,7 @@ export async function kafkaJars (kafkaVersion, log) {
   ]
   log(`resolving Kafka ${kafkaVersion} jars with Maven into ${shown(lib)} (log: ${shown(logFile)})`)
   const started = Date.now()
-  await new Promise((resolve, reject) => {
+  const downloads = await new Promise((resolve, reject) => {
     const out = createWriteStream(logFile)
     const mvn = spawn('mvn', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     // Maven's own download lines are hundreds; a count every few seconds shows progress without the flood.
@@ -63,11 +63,11 @@ export async function kafkaJars (kafkaVersion, log) {
     mvn.on('close', code => {
       clearInterval(tick)
       out.end()
-      if (code === 0) return resolve()
+      if (code === 0) return resolve(downloads)
       reject(new StackError(`Maven failed (exit ${code}) resolving org.apache.kafka:kafka_2.13:${kafkaVersion}: see ${shown(logFile)}`))
     })
   })
   renameSync(tmp, lib)
-  log(`  jars ready in ${((Date.now() - started) / 1000).toFixed(1)}s`)
+  log(`  jars ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${downloads} files downloaded)`)
   return lib
 }
