@@ -120,7 +120,8 @@ export class KafkaReply {
     await this.#producer.connect()
     this.#batcher = new BatchingProducer(this.#producer)
 
-    const waiter = this.#waiter = new KeyspaceWaiter(redis, db, keyspacePattern(db, options.keyPrefix, this.instanceId), this.#log)
+    const pattern = keyspacePattern(db, options.keyPrefix, this.instanceId)
+    const waiter = this.#waiter = new KeyspaceWaiter(redis, db, pattern, this.subscriberName, this.#log)
     waiter.listen(key => this.#onKey(key), () => this.#sweep())
     await waiter.start()
     if (options.configureKeyspaceEvents) await configureKeyspaceEvents(redis)
@@ -173,6 +174,11 @@ export class KafkaReply {
     }
     if (options.schema !== undefined) checkReply(options.schema, outcome.value)
     return outcome.value as T
+  }
+
+  /** CLIENT SETNAME of this instance's subscriber connection. */
+  get subscriberName (): string {
+    return `${this.#options.keyPrefix}:subscriber:${this.instanceId}`
   }
 
   /** Seconds a 503 answer asks the client to wait (Retry-After). */

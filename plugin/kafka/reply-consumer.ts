@@ -56,7 +56,10 @@ export class ReplyConsumer {
   /** Connects, subscribes and resolves once this member has joined the group and got its partitions. */
   async start (handle: BatchHandler): Promise<void> {
     await this.#consumer.connect()
-    await this.#consumer.subscribe({ topics: [this.#topic] })
+    // A group that never committed starts at the beginning, not at "latest": a reply produced before
+    // a new member's first fetch is then still consumed. Old replies are past their deadline and
+    // are dropped as late without touching Redis.
+    await this.#consumer.subscribe({ topics: [this.#topic], fromBeginning: true })
     await this.#consumer.run({
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {

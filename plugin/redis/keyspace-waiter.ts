@@ -19,9 +19,10 @@ export class KeyspaceWaiter {
   #onResubscribed: () => void = () => {}
   #subscribed = false
 
-  constructor (redis: Redis, db: number, pattern: string, log: Log) {
-    // Our own connection: a subscribed connection can run no other command.
-    this.#subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: true })
+  constructor (redis: Redis, db: number, pattern: string, connectionName: string, log: Log) {
+    // Our own connection: a subscribed connection can run no other command. Named, so that an
+    // operator can tell it in CLIENT LIST.
+    this.#subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: true, connectionName })
     this.#pattern = pattern
     this.#channelPrefix = `__keyspace@${db}__:`
     this.#log = log

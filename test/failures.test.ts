@@ -1,0 +1,124 @@
+import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Kafka, logLevel } from 'kafkajs'
+import { ReplyError } from '../plugin/responder/index.js'
+import { newCorrelation } from '../plugin/correlation.js'
+import { HEADERS } from '../plugin/protocol.js'
+import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { kafkaBrokers } from './helpers/stack.js'
+import { gate, waitFor } from './helpers/wait.js'
+
+interface Job { n: number, delay?: number, fail?: 'crash' | 'invalid' }
+
+async function work (payload: unknown) {
+  const job = payload as Job
+  if (job.delay !== undefined) await sleep(job.delay)
+  if (job.fail === 'crash') throw new Error('database exploded')
+  if (job.fail === 'invalid') throw new ReplyError(422, `sku ${job.n} is unknown`, 'INVALID_SKU')
+  return { n: job.n }
+}
+
+t.test('no reply by the deadline: 504; the late reply leaves no key behind', async t => {
+  const names = await freshTopics(1)
+  const apps = await startInstances(t, names, 2)
+  await startWorker(t, names, work)
+
+  const responses = await Promise.all(apps.map(app =>
+    app.inject({ method: 'POST', url: '/call?timeout=300', payload: { n: 1, delay: 800 } })))
+  for (const res of responses) {
+    t.equal(res.statusCode, 504)
+    t.match(res.json(), { code: 'FST_KAFKA_REPLY_TIMEOUT', message: 'No reply within 300 ms' })
+  }
+  const late = () => apps.reduce((sum, app) => sum + app.kafkaReply.stats().late, 0)
+  await waitFor('both late replies to be consumed', () => late() === 2)
+  t.equal(apps.reduce((sum, app) => sum + app.kafkaReply.stats().timeouts, 0), 2)
+  t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'a late reply is not written to Redis')
+})
+
+t.test('a worker error is a 502 with its message; a 4xx set by the worker passes through', async t => {
+  const names = await freshTopics(1)
+  const [app] = await startInstances(t, names, 1)
+  await startWorker(t, names, work)
+
+  const crash = await app.inject({ method: 'POST', url: '/call', payload: { n: 1, fail: 'crash' } })
+  t.equal(crash.statusCode, 502)
+  t.match(crash.json(), { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', message: 'The worker failed: database exploded' })
+  t.notMatch(crash.body, /at .*\.ts:\d+/, 'no stack trace')
+
+  const invalid = await app.inject({ method: 'POST', url: '/call', payload: { n: 7, fail: 'invalid' } })
+  t.equal(invalid.statusCode, 422)
+  t.match(invalid.json(), { statusCode: 422, message: 'The worker failed: sku 7 is unknown' })
+  t.equal(app.kafkaReply.stats().remoteErrors, 2)
+})
+
+t.test('beyond maxPending waiting calls: 503 with Retry-After', async t => {
+  const names = await freshTopics(1)
+  const app = await startInstance(t, names, { maxPending: 2, retryAfter: 3 })
+  const release = gate()
+  await startWorker(t, names, async payload => { await release.promise; return payload })
+  t.teardown(release.open)
+
+  const waiting = [1, 2].map(n => app.inject({ method: 'POST', url: '/call', payload: { n } }))
+  await waitFor('two pending calls', () => app.kafkaReply.stats().pending === 2)
+  const refused = await app.inject({ method: 'POST', url: '/call', payload: { n: 3 } })
+  t.equal(refused.statusCode, 503)
+  t.equal(refused.headers['retry-after'], '3')
+  t.match(refused.json(), { code: 'FST_KAFKA_REPLY_OVERLOADED' })
+  release.open()
+  t.same((await Promise.all(waiting)).map(res => res.statusCode), [200, 200], 'the waiting calls are answered')
+  t.equal(app.kafkaReply.stats().overloaded, 1)
+})
+
+t.test('subscriber connections killed while calls wait: the calls still resolve', async t => {
+  const names = await freshTopics(1)
+  const apps = await startInstances(t, names, 2)
+  const release = gate()
+  let received = 0
+  await startWorker(t, names, async payload => { received++; await release.promise; return payload }, { concurrency: 20 })
+  t.teardown(release.open)
+
+  const calls = Array.from({ length: 20 }, (_, n) => apps[n % 2].inject({ method: 'POST', url: '/call', payload: { n } }))
+  await waitFor('the worker to hold every request', () => received === 20)
+  const redis = redisClient(t)
+  for (const app of apps) {
+    const list = await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub') as string
+    const id = list.split('\n').find(line => line.includes(`name=${app.kafkaReply.subscriberName} `))?.match(/id=(\d+)/)?.[1]
+    t.ok(id, 'found the instance\'s subscriber connection')
+    await redis.client('KILL', 'ID', id!)
+  }
+  release.open()
+  const responses = await Promise.all(calls)
+  t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().n === n), 'every call got its own reply')
+  t.equal(apps.reduce((sum, app) => sum + app.kafkaReply.stats().resolvedViaRedis, 0), 10, 'half crossed Redis')
+})
+
+t.test('malformed reply records are counted and skipped; other calls are unaffected', async t => {
+  const names = await freshTopics(1)
+  const app = await startInstance(t, names, { maxReplyBytes: 1000 })
+  await startWorker(t, names, work)
+
+  const ghost = newCorrelation('ghost', Date.now() + 5000).id
+  const own = newCorrelation(app.kafkaReply.instanceId, Date.now() + 5000).id
+  const hostile: Array<{ headers?: Record<string, string | Buffer>, value: string | Buffer | null }> = [
+    { value: '{"no":"header"}' },
+    { headers: { [HEADERS.correlationId]: Buffer.from([0xff, 0xfe, 0xfd]) }, value: '{}' },
+    { headers: { [HEADERS.correlationId]: 'x'.repeat(10_240) }, value: '{}' },
+    { headers: { [HEADERS.correlationId]: own.replace(/\.[0-9a-z]+\./, '.*.') }, value: '{}' },
+    { headers: { [HEADERS.correlationId]: own + '?' }, value: '{}' },
+    { headers: { [HEADERS.correlationId]: own.replace(app.kafkaReply.instanceId, '[a-z]') }, value: '{}' },
+    { headers: { [HEADERS.correlationId]: own + '\n' }, value: '{}' },
+    { headers: { [HEADERS.correlationId]: ghost }, value: '{"for":"an instance that is not in the group"}' },
+    { headers: { [HEADERS.correlationId]: ghost }, value: '{not json' },
+    { headers: { [HEADERS.correlationId]: own }, value: `"${'x'.repeat(1000)}"` }
+  ]
+  const producer = new Kafka({ brokers: kafkaBrokers, clientId: 'hostile', logLevel: logLevel.NOTHING }).producer()
+  await producer.connect()
+  t.teardown(() => producer.disconnect())
+  await producer.send({ topic: names.replyTopic, messages: hostile })
+
+  const res = await app.inject({ method: 'POST', url: '/call', payload: { n: 5 } })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { n: 5 })
+  t.equal(app.kafkaReply.stats().malformed, hostile.length, 'each hostile record counted')
+  t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'no Redis key written for any of them')
+})

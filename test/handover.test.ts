@@ -1,0 +1,51 @@
+import t from 'tap'
+import { freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
+
+const square = (payload: unknown) => {
+  const { n } = payload as { n: number }
+  return { n, square: n * n }
+}
+
+t.test('three instances, one group, three reply partitions: 300 concurrent calls each get their own reply', async t => {
+  const names = await freshTopics(3)
+  const apps = await startInstances(t, names, 3)
+  await startWorker(t, names, square)
+
+  const calls = Array.from({ length: 300 }, (_, n) => apps[n % 3].inject({ method: 'POST', url: '/call', payload: { n } }))
+  const responses = await Promise.all(calls)
+  responses.forEach((res, n) => {
+    if (res.statusCode !== 200) t.fail(`call ${n}: ${res.statusCode} ${res.body}`)
+    else if (res.json().square !== n * n) t.fail(`call ${n} got another call's reply: ${res.body}`)
+  })
+  t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().n === n), 'every call got its own reply')
+
+  const stats = apps.map(app => app.kafkaReply.stats())
+  const total = (key: keyof typeof stats[0]) => stats.reduce((sum, s) => sum + s[key], 0)
+  t.equal(total('sent'), 300)
+  t.equal(total('resolvedLocal') + total('resolvedViaRedis'), 300, 'every reply was handed over exactly once')
+  t.ok(total('resolvedLocal') > 0, `some replies resolved in memory (${total('resolvedLocal')})`)
+  t.ok(total('resolvedViaRedis') > 0, `some replies crossed Redis (${total('resolvedViaRedis')})`)
+  t.equal(total('handedOver'), total('resolvedViaRedis'), 'every reply written to Redis was read')
+  t.equal(total('timeouts') + total('malformed') + total('duplicates'), 0)
+  t.equal(total('pending'), 0)
+  t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'read replies are deleted from Redis')
+})
+
+t.test('a one-partition reply topic owned by one instance: every reply of the other crosses Redis', async t => {
+  const names = await freshTopics(1)
+  const apps = await startInstances(t, names, 2)
+  await startWorker(t, names, square)
+
+  // Whoever the group gave the partition, calls from both instances must all be answered.
+  const responses = await Promise.all(Array.from({ length: 40 }, (_, n) =>
+    apps[n % 2].inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().square === n * n), 'every call got its own reply')
+
+  const [a, b] = apps.map(app => app.kafkaReply.stats())
+  const [owner, other] = a.resolvedLocal > 0 ? [a, b] : [b, a]
+  t.equal(owner.resolvedLocal, 20, 'the partition owner resolves its own calls in memory')
+  t.equal(owner.handedOver, 20, 'and hands the other instance\'s replies to Redis')
+  t.equal(other.resolvedLocal, 0)
+  t.equal(other.resolvedViaRedis, 20, 'every reply of the other instance arrived through Redis')
+  t.same(await keysUnder(redisClient(t), names.keyPrefix), [])
+})

@@ -1,0 +1,96 @@
+// Builds plugin instances and workers against the test stack, each with its own names.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import type { Test } from 'tap'
+import kafkaReply, { type KafkaReplyOptions } from '../../plugin/index.js'
+import { createResponder, type Handler, type Responder, type ResponderOptions } from '../../plugin/responder/index.js'
+import { createTopic, kafkaBrokers, redisUrl, uniqueName } from './stack.js'
+
+/** Topic, group and key prefix of one test, unused by any other. */
+export interface Names {
+  requestTopic: string
+  replyTopic: string
+  groupId: string
+  keyPrefix: string
+}
+
+/** Fresh names; creates the request topic and the reply topic with `replyPartitions` partitions. */
+export async function freshTopics (replyPartitions = 1, requestPartitions = 1): Promise<Names> {
+  const names = {
+    requestTopic: uniqueName('req'),
+    replyTopic: uniqueName('reply'),
+    groupId: uniqueName('group'),
+    keyPrefix: uniqueName('kr')
+  }
+  await createTopic(names.requestTopic, requestPartitions)
+  await createTopic(names.replyTopic, replyPartitions)
+  return names
+}
+
+/** Options for one instance; heartbeats are quick so that a rebalance in a test takes little time. */
+export function instanceOptions (names: Names, overrides: Partial<KafkaReplyOptions> = {}): KafkaReplyOptions {
+  return {
+    kafka: { brokers: kafkaBrokers, clientId: 'test-app' },
+    redis: redisUrl,
+    replyTopic: names.replyTopic,
+    groupId: names.groupId,
+    keyPrefix: names.keyPrefix,
+    consumer: { heartbeatInterval: 500, sessionTimeout: 10_000, maxWaitTimeInMs: 100 },
+    ...overrides
+  }
+}
+
+/**
+ * A Fastify instance with the plugin and a route `POST /call` that awaits the request topic.
+ * The query string may set `timeout`. Closed at the end of the test.
+ */
+export async function startInstance (t: Test, names: Names, overrides: Partial<KafkaReplyOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(kafkaReply, instanceOptions(names, overrides))
+  app.post<{ Querystring: { timeout?: string } }>('/call', async (request, reply) => {
+    const timeout = request.query.timeout === undefined ? undefined : Number(request.query.timeout)
+    return reply.awaitKafka(names.requestTopic, request.body, { timeout })
+  })
+  t.teardown(() => app.close())
+  await app.ready()
+  return app
+}
+
+/** Starts instances one after the other: each join rebalances the group. */
+export async function startInstances (t: Test, names: Names, count: number): Promise<FastifyInstance[]> {
+  const apps: FastifyInstance[] = []
+  for (let i = 0; i < count; i++) apps.push(await startInstance(t, names))
+  return apps
+}
+
+/** A responder on the request topic; closed at the end of the test. */
+export async function startWorker (t: Test, names: Names, handler: Handler, overrides: Partial<ResponderOptions> = {}): Promise<Responder> {
+  const responder = await createResponder({
+    kafka: { brokers: kafkaBrokers, clientId: 'test-worker' },
+    groupId: `${names.groupId}-worker`,
+    handlers: { [names.requestTopic]: handler },
+    consumer: { heartbeatInterval: 500, maxWaitTimeInMs: 100 },
+    ...overrides
+  })
+  t.teardown(() => responder.close())
+  return responder
+}
+
+/** A Redis client for assertions; closed at the end of the test. */
+export function redisClient (t: Test): Redis {
+  const redis = new Redis(redisUrl)
+  t.teardown(() => { redis.disconnect() })
+  return redis
+}
+
+/** Every key under a prefix (SCAN, not KEYS). */
+export async function keysUnder (redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+    cursor = next
+    keys.push(...found)
+  } while (cursor !== '0')
+  return keys
+}
