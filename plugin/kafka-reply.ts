@@ -214,8 +214,10 @@ export class KafkaReply {
       this.#producer?.disconnect(),
       this.#waiter?.close()
     ])
-    if (this.#ownsRedis && this.#redis !== undefined && this.#redis.status !== 'end') {
-      results.push(...await Promise.allSettled([this.#redis.quit()]))
+    if (this.#ownsRedis && this.#redis !== undefined) {
+      // quit() lets queued commands finish; a connection that is not up has nothing to finish.
+      if (this.#redis.status === 'ready') results.push(...await Promise.allSettled([this.#redis.quit()]))
+      else this.#redis.disconnect()
     }
     this.#state = 'closed'
     for (const result of results) {

@@ -72,7 +72,10 @@ export class KeyspaceWaiter {
 
   async close (): Promise<void> {
     this.#subscribed = false
-    if (this.#subscriber.status === 'end') return
+    if (this.#subscriber.status !== 'ready') {
+      this.#subscriber.disconnect()
+      return
+    }
     try {
       await this.#subscriber.quit()
     } catch {
