@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { list, readEnv } from '../app/env.js'
+import { QUOTES_TOPIC } from './contract.js'
+
+const Env = Type.Object({
+  KAFKA_BROKERS: Type.String({ default: '127.0.0.1:9092' }),
+  REQUEST_TOPIC: Type.String({ minLength: 1, default: QUOTES_TOPIC }),
+  REQUEST_PARTITIONS: Type.Integer({ minimum: 1, default: 2 }),
+  WORKER_GROUP_ID: Type.String({ minLength: 1, default: 'quotes-pricing' }),
+  WORKER_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  WORK_MS: Type.Integer({ minimum: 0, default: 20 }),
+  SLOW_MS: Type.Integer({ minimum: 0, default: 8000 }),
+  CONCURRENCY: Type.Integer({ minimum: 1, default: 16 }),
+  KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 3000 }),
+  LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' })
+})
+
+/** Everything the worker reads from its environment. */
+export interface WorkerConfig {
+  kafkaBrokers: string[]
+  /** Topic of quote requests; created with `requestPartitions` partitions when missing. */
+  requestTopic: string
+  requestPartitions: number
+  groupId: string
+  /** Named in every quote's `pricedBy`. */
+  workerId: string
+  /** Simulated pricing time of every request, ms. */
+  workMs: number
+  /** How long the SLOW test SKU takes, ms: set it above the app's timeout to see a 504. */
+  slowMs: number
+  concurrency: number
+  heartbeatMs: number
+  logLevel: Static<typeof Env>['LOG_LEVEL']
+}
+
+/** The worker's configuration from `env`; defaults match the local stack (`npm run stack:up`). */
+export function loadWorkerConfig (env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const e = readEnv(Env, env)
+  return {
+    kafkaBrokers: list(e.KAFKA_BROKERS),
+    requestTopic: e.REQUEST_TOPIC,
+    requestPartitions: e.REQUEST_PARTITIONS,
+    groupId: e.WORKER_GROUP_ID,
+    workerId: e.WORKER_ID ?? `pricing-${process.pid}`,
+    workMs: e.WORK_MS,
+    slowMs: e.SLOW_MS,
+    concurrency: e.CONCURRENCY,
+    heartbeatMs: e.KAFKA_HEARTBEAT_MS,
+    logLevel: e.LOG_LEVEL
+  }
+}

@@ -1,0 +1,61 @@
+import { Kafka, logLevel } from 'kafkajs'
+import { createResponder, type Responder, type ResponderStats } from '../plugin/responder/index.js'
+import type { WorkerConfig } from './config.js'
+import type { Logger } from './log.js'
+import { pricing } from './pricing.js'
+
+/** A running pricing worker. */
+export interface PricingWorker {
+  readonly workerId: string
+  stats: () => ResponderStats
+  /** Aborts simulated work in progress, leaves the group and disconnects. */
+  close: () => Promise<void>
+}
+
+/**
+ * Starts the pricing worker: makes sure its request topic exists, then answers quote requests
+ * through the responder. Resolves once its consumer has joined its group.
+ */
+export async function startWorker (config: WorkerConfig, log: Logger): Promise<PricingWorker> {
+  const kafka = { brokers: config.kafkaBrokers, clientId: config.workerId }
+  await ensureTopic(new Kafka({ ...kafka, logLevel: logLevel.WARN }), config.requestTopic, config.requestPartitions)
+  const shutdown = new AbortController()
+  let responder: Responder
+  try {
+    responder = await createResponder({
+      kafka,
+      groupId: config.groupId,
+      handlers: { [config.requestTopic]: pricing({ ...config, signal: shutdown.signal }) },
+      concurrency: config.concurrency,
+      logger: log,
+      consumer: { heartbeatInterval: config.heartbeatMs, maxWaitTimeInMs: 100 }
+    })
+  } catch (err) {
+    shutdown.abort()
+    throw err
+  }
+  return {
+    workerId: config.workerId,
+    stats: () => responder.stats(),
+    async close () {
+      shutdown.abort()
+      await responder.close()
+    }
+  }
+}
+
+/**
+ * The worker owns its request topic, so it creates it when missing (the broker's auto-creation,
+ * where enabled, would give it one partition and no say in the matter).
+ */
+async function ensureTopic (kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    if ((await admin.listTopics()).includes(topic)) return
+    // Another replica may create it at the same moment: createTopics then answers false, not an error.
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
+  }
+}
