@@ -1,0 +1,34 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import kafkaReply from '../plugin/index.js'
+import type { AppConfig } from './config.js'
+import { healthRoutes } from './routes/health.js'
+import { quotesRoutes } from './routes/quotes.js'
+
+/** What build() needs: the configuration minus where to listen, plus Fastify's logger option. */
+export interface BuildOptions extends Omit<AppConfig, 'port' | 'host' | 'logLevel'> {
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * The quotes API, not yet listening: `await app.ready()` (or `listen()`) connects to Kafka and
+ * Redis and rejects when they are unreachable.
+ */
+export function build (options: BuildOptions): FastifyInstance {
+  const app = Fastify({ logger: options.logger ?? false })
+  app.register(kafkaReply, {
+    kafka: { brokers: options.kafkaBrokers, clientId: 'quotes-api' },
+    redis: options.redisUrl,
+    replyTopic: options.replyTopic,
+    groupId: options.groupId,
+    keyPrefix: options.keyPrefix,
+    instanceId: options.instanceId,
+    timeout: options.timeoutMs,
+    // The API owns its reply topic; the worker owns the request topic.
+    createTopics: true,
+    replyTopicPartitions: options.replyPartitions,
+    consumer: { heartbeatInterval: options.heartbeatMs, maxWaitTimeInMs: 100 }
+  })
+  app.register(quotesRoutes, { requestTopic: options.requestTopic, timeoutMs: options.timeoutMs })
+  app.register(healthRoutes)
+  return app
+}

@@ -1,0 +1,63 @@
+import { Type } from '@sinclair/typebox'
+import { QUOTES_TOPIC } from '../worker/contract.js'
+import { list, readEnv } from './env.js'
+
+const Env = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3000 }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  KAFKA_BROKERS: Type.String({ default: '127.0.0.1:9092' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REQUEST_TOPIC: Type.String({ minLength: 1, default: QUOTES_TOPIC }),
+  REPLY_TOPIC: Type.String({ minLength: 1, default: 'quotes.replies' }),
+  REPLY_PARTITIONS: Type.Integer({ minimum: 1, default: 3 }),
+  REPLY_GROUP_ID: Type.String({ minLength: 1, default: 'quotes-api' }),
+  KEY_PREFIX: Type.String({ minLength: 1, default: 'quotes' }),
+  REPLY_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 5000 }),
+  INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+  KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 3000 }),
+  LOG_LEVEL: Type.String({ default: 'info' })
+})
+
+/** Everything the quotes API reads from its environment. */
+export interface AppConfig {
+  port: number
+  host: string
+  kafkaBrokers: string[]
+  redisUrl: string
+  /** Where quote requests go (the worker's topic). */
+  requestTopic: string
+  /** Where the worker's replies come back; created with `replyPartitions` partitions when missing. */
+  replyTopic: string
+  replyPartitions: number
+  /** The reply consumer group that every replica of the API shares. */
+  groupId: string
+  /** Prefix of the Redis keys of handed-over replies. */
+  keyPrefix: string
+  /** How long a quote may take before the caller gets a 504, ms. */
+  timeoutMs: number
+  /** This replica's id; random when unset. Unique among the replicas of one group. */
+  instanceId: string | undefined
+  /** Kafka consumer heartbeat, ms: lower means quicker rebalances when replicas come and go. */
+  heartbeatMs: number
+  logLevel: string
+}
+
+/** The API's configuration from `env`; defaults match the local stack (`npm run stack:up`). */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const e = readEnv(Env, env)
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    kafkaBrokers: list(e.KAFKA_BROKERS),
+    redisUrl: e.REDIS_URL,
+    requestTopic: e.REQUEST_TOPIC,
+    replyTopic: e.REPLY_TOPIC,
+    replyPartitions: e.REPLY_PARTITIONS,
+    groupId: e.REPLY_GROUP_ID,
+    keyPrefix: e.KEY_PREFIX,
+    timeoutMs: e.REPLY_TIMEOUT_MS,
+    instanceId: e.INSTANCE_ID,
+    heartbeatMs: e.KAFKA_HEARTBEAT_MS,
+    logLevel: e.LOG_LEVEL
+  }
+}

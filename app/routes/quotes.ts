@@ -1,0 +1,62 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import { QuoteRequestSchema, QuoteSchema, type QuoteRequest } from '../../worker/contract.js'
+
+/** Options of the quotes routes. */
+export interface QuotesOptions {
+  /** The pricing worker's topic. */
+  requestTopic: string
+  /** Deadline of one quote, ms. */
+  timeoutMs: number
+}
+
+/** Response headers that show how a reply reached this replica. */
+export const ROUTE_HEADERS = {
+  /** The replica that took the HTTP request (and waited for the reply). */
+  instance: 'x-kafka-reply-instance',
+  /** The replica whose reply consumer read the worker's reply from Kafka. */
+  consumedBy: 'x-kafka-reply-consumed-by',
+  /** `memory` when that was this replica, `redis` when another replica handed it over. */
+  path: 'x-kafka-reply-path'
+} as const
+
+type RemoteFailure = FastifyError & { remoteCode?: string }
+
+/**
+ * POST /quotes: validates the body (a violation is a 400 and nothing is published), asks the
+ * pricing worker over Kafka and answers with its quote, or with its refusal (4xx), a 502 when it
+ * failed, a 504 when it did not answer in time.
+ */
+export async function quotesRoutes (fastify: FastifyInstance, options: QuotesOptions): Promise<void> {
+  const { instanceId } = fastify.kafkaReply
+  // Every answer names the replica that gave it, a 400 refused before the handler ran included.
+  fastify.addHook('onRequest', async function (_request, reply) {
+    reply.header(ROUTE_HEADERS.instance, instanceId)
+  })
+
+  // The worker's own error code (UNKNOWN_SKU, ...) is what a client can act on: pass it along.
+  fastify.setErrorHandler(function (error: RemoteFailure, request, reply) {
+    if (error.remoteCode === undefined) throw error // everything else: Fastify's default answer
+    const statusCode = error.statusCode ?? 502
+    request.log[statusCode >= 500 ? 'error' : 'info']({ err: error }, error.message)
+    return reply.code(statusCode).send({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message, remoteCode: error.remoteCode })
+  })
+
+  fastify.post<{ Body: QuoteRequest }>('/quotes', {
+    schema: {
+      body: QuoteRequestSchema,
+      response: { 200: QuoteSchema }
+    }
+  }, async function (request, reply) {
+    return reply.awaitKafka(options.requestTopic, request.body, {
+      schema: QuoteSchema,
+      timeout: options.timeoutMs,
+      // One customer's requests share a partition, so the worker sees them in order.
+      key: request.body.customerId,
+      onRoute: route => {
+        reply.header(ROUTE_HEADERS.path, route.path)
+        reply.header(ROUTE_HEADERS.consumedBy, route.consumedBy)
+      }
+    })
+  })
+}
