@@ -1,0 +1,36 @@
+import { ROUTE_HEADERS } from '../routes/quotes.js'
+
+/** One HTTP exchange with a replica, as the demo reports it. */
+export interface Exchange {
+  status: number
+  /** The replica that took the request (its instance id), from x-kafka-reply-instance. */
+  instance: string
+  /** The replica that consumed the reply from Kafka; '-' when no reply came. */
+  consumedBy: string
+  /** `memory` or `redis`; '-' when no reply came. */
+  path: string
+  /** From sending the request to having read the whole response. */
+  ms: number
+  body: Record<string, unknown>
+}
+
+/** Sends `method path` (with a JSON body when given) to the replica on `port`. */
+export async function exchange (port: number, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Exchange> {
+  const started = performance.now()
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000)
+  })
+  const json = await res.json() as Record<string, unknown>
+  const ms = performance.now() - started
+  return {
+    status: res.status,
+    instance: res.headers.get(ROUTE_HEADERS.instance) ?? '-',
+    consumedBy: res.headers.get(ROUTE_HEADERS.consumedBy) ?? '-',
+    path: res.headers.get(ROUTE_HEADERS.path) ?? '-',
+    ms,
+    body: json
+  }
+}

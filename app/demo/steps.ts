@@ -1,0 +1,121 @@
+// The demo's scenarios, each a printed table followed by the claims it checks.
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import type { KafkaReplyStats } from '../../plugin/index.js'
+import type { Checks } from './checks.js'
+import type { Child } from './children.js'
+import { exchange, type Exchange } from './client.js'
+import { table } from './table.js'
+
+/** What every step needs. */
+export interface DemoContext {
+  replicas: Child[]
+  checks: Checks
+  /** The apps' reply deadline and the SLOW SKU's duration, ms. */
+  timeoutMs: number
+  slowMs: number
+  keyPrefix: string
+  redis: Redis
+}
+
+type Stats = KafkaReplyStats & { instanceId: string }
+
+const ORDERS: Array<[string, number, string]> = [
+  ['KB-101', 1, 'cust-ada'], ['MS-202', 12, 'cust-bob'], ['MN-303', 2, 'cust-cyd'], ['HD-404', 60, 'cust-dee'],
+  ['KB-101', 25, 'cust-eve'], ['MS-202', 3, 'cust-fay'], ['MN-303', 10, 'cust-gus'], ['HD-404', 1, 'cust-hal']
+]
+
+const ms = (value: number) => value.toFixed(2)
+const money = (body: Record<string, unknown>) => `${body.sku} x ${body.quantity} = ${(Number(body.totalCents) / 100).toFixed(2)} EUR`
+const quote = (n: number) => ({ sku: ORDERS[n % ORDERS.length][0], quantity: ORDERS[n % ORDERS.length][1], customerId: ORDERS[n % ORDERS.length][2] })
+
+/** One untimed request per replica: producers fetch topic metadata on their first send. */
+export async function warmUp ({ replicas }: DemoContext): Promise<void> {
+  await Promise.all(replicas.map(replica => exchange(replica.port!, 'POST', '/quotes', quote(0))))
+}
+
+/**
+ * Quotes sent one after the other, two in a row to each replica. The worker spreads replies over
+ * the reply topic's partitions in turn, and each replica consumes one partition, so of two
+ * consecutive replies to one replica, one lands on its own partition (memory) and one on the
+ * other's (Redis).
+ */
+export async function routing (ctx: DemoContext): Promise<void> {
+  const { replicas, checks } = ctx
+  const rows: Exchange[] = []
+  // Eight rows show the pattern; more only if a path has not shown up yet.
+  for (let n = 0; n < 16 && (n < 8 || !bothPaths(rows)); n++) {
+    rows.push(await exchange(replicas[Math.floor(n / 2) % replicas.length].port!, 'POST', '/quotes', quote(n)))
+  }
+  console.log(table(['#', 'HTTP to', 'reply consumed by', 'path', 'status', 'latency ms', 'quote'],
+    rows.map((r, i) => [i + 1, r.instance, r.consumedBy, r.path, r.status, ms(r.ms), r.status === 200 ? money(r.body) : String(r.body.message)])))
+  console.log()
+  checks.check(rows.every(r => r.status === 200), 'every quote answered 200')
+  checks.check(rows.some(r => r.path === 'memory'), 'some replies were consumed by the replica that waited (memory)')
+  checks.check(rows.some(r => r.path === 'redis'), 'some replies were consumed by the other replica and handed over through Redis')
+  checks.check(rows.every(r => (r.path === 'memory') === (r.consumedBy === r.instance)), 'path is memory exactly when the waiting replica consumed the reply')
+}
+
+function bothPaths (rows: Exchange[]): boolean {
+  return rows.some(r => r.path === 'memory') && rows.some(r => r.path === 'redis')
+}
+
+/** The worker's refusals and failures, and a request the API refuses itself. */
+export async function failures (ctx: DemoContext): Promise<void> {
+  const { replicas: [a, b], checks } = ctx
+  const sentBefore = (await stats(a)).sent
+  const cases: Array<{ what: string, to: Child, body: unknown, expect: number }> = [
+    { what: 'unknown SKU (worker: 422)', to: a, body: { sku: 'XX-999', quantity: 1, customerId: 'cust-ada' }, expect: 422 },
+    { what: 'more than in stock (worker: 422)', to: b, body: { sku: 'MN-303', quantity: 41, customerId: 'cust-bob' }, expect: 422 },
+    { what: 'worker crashes (plain Error)', to: a, body: { sku: 'CRASH', quantity: 1, customerId: 'cust-cyd' }, expect: 502 },
+    { what: 'body violates the schema', to: a, body: { sku: 'kb-101', quantity: 0 }, expect: 400 },
+    { what: `worker slower (${ctx.slowMs} ms) than the deadline`, to: b, body: { sku: 'SLOW', quantity: 1, customerId: 'cust-dee' }, expect: 504 }
+  ]
+  const rows: Array<Exchange & { what: string, expect: number }> = []
+  for (const c of cases) rows.push({ ...await exchange(c.to.port!, 'POST', '/quotes', c.body), what: c.what, expect: c.expect })
+  console.log(table(['#', 'case', 'HTTP to', 'reply consumed by', 'path', 'status', 'latency ms', 'answer'],
+    rows.map((r, i) => [i + 1, r.what, r.instance, r.consumedBy, r.path, r.status, ms(r.ms), answer(r.body)])))
+  console.log()
+  for (const r of rows) checks.check(r.status === r.expect, `${r.what}: ${r.expect}`)
+  const timeout = rows.at(-1)!
+  checks.check(timeout.body.code === 'FST_KAFKA_REPLY_TIMEOUT' && timeout.ms >= ctx.timeoutMs, `the 504 came after the ${ctx.timeoutMs} ms deadline (${ms(timeout.ms)} ms), not before`)
+  checks.check((await stats(a)).sent === sentBefore + 2, 'the request refused with 400 was never published to Kafka (stats.sent counts only the other two)')
+}
+
+function answer (body: Record<string, unknown>): string {
+  const code = body.remoteCode ?? body.code
+  return `${code}: ${body.message}`
+}
+
+/** Once the SLOW reply came back late: nothing of the run is left in Redis. */
+export async function redisIsEmpty (ctx: DemoContext): Promise<void> {
+  const { replicas, checks, redis, keyPrefix } = ctx
+  const giveUp = Date.now() + ctx.slowMs + 10_000
+  let all = await Promise.all(replicas.map(stats))
+  while (sum(all, 'late') === 0 && Date.now() < giveUp) {
+    await sleep(100)
+    all = await Promise.all(replicas.map(stats))
+  }
+  checks.check(sum(all, 'late') === 1, 'the SLOW reply arrived after its deadline and was dropped as late, never written to Redis')
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000)
+    cursor = next
+    keys.push(...found)
+  } while (cursor !== '0')
+  console.log(`  SCAN MATCH ${keyPrefix}:* -> ${keys.length} keys${keys.length > 0 ? `: ${keys.join(', ')}` : ''}`)
+  checks.check(keys.length === 0, `no key under the prefix: the ${sum(all, 'handedOver')} replies handed over through Redis were deleted on read (GETDEL)`)
+  console.log()
+  const counters: Array<keyof KafkaReplyStats> = ['sent', 'resolvedLocal', 'resolvedViaRedis', 'handedOver', 'remoteErrors', 'timeouts', 'late', 'pending']
+  console.log(table(['replica', ...counters], all.map(s => [s.instanceId, ...counters.map(c => s[c])])))
+  console.log()
+}
+
+async function stats (replica: Child): Promise<Stats> {
+  return (await exchange(replica.port!, 'GET', '/stats')).body as unknown as Stats
+}
+
+function sum (all: Stats[], counter: keyof KafkaReplyStats): number {
+  return all.reduce((total, s) => total + s[counter], 0)
+}
