@@ -6,7 +6,7 @@ import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
 import { keyspacePattern, newCorrelation, replyKey, type Correlation } from './correlation.js'
-import { HEADERS, decodeStored, encodeStored, type RemoteError, type ReplyOutcome } from './protocol.js'
+import { HEADERS, decodeStored, encodeStored, type RemoteError, type ReplyRoute, type Settled } from './protocol.js'
 import { decodeReply } from './reply-record.js'
 import { PendingCalls, type PendingCall } from './pending.js'
 import { StatsCounters, type KafkaReplyStats } from './stats.js'
@@ -31,6 +31,8 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** A TypeBox schema the reply must match (FST_KAFKA_REPLY_INVALID_REPLY otherwise). */
   schema?: TSchema
+  /** Told how the reply arrived (in memory or through Redis, and which instance consumed it). */
+  onRoute?: (route: ReplyRoute) => void
 }
 
 /** Whether the parts the plugin depends on work right now. */
@@ -59,6 +61,7 @@ export class KafkaReply {
   readonly #stats = new StatsCounters()
   readonly #pending = new PendingCalls(call => this.#onDeadline(call))
   readonly #keyBase: string
+  readonly #localRoute: ReplyRoute
   #state: State = 'new'
   #redis: Redis | undefined
   #ownsRedis = false
@@ -73,6 +76,7 @@ export class KafkaReply {
     this.#log = log
     this.instanceId = options.instanceId
     this.#keyBase = `${options.keyPrefix}:{${options.instanceId}}`
+    this.#localRoute = { path: 'memory', consumedBy: options.instanceId }
   }
 
   /**
@@ -162,12 +166,14 @@ export class KafkaReply {
     signal?.addEventListener('abort', onAbort, { once: true })
     this.#publish(topic, value, correlation, options)
 
-    let outcome: ReplyOutcome
+    let settled: Settled
     try {
-      outcome = await waiting
+      settled = await waiting
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+    options.onRoute?.(settled.route)
+    const { outcome } = settled
     if (!outcome.ok) {
       this.#stats.add('remoteErrors')
       throw remoteError(outcome.error)
@@ -258,7 +264,7 @@ export class KafkaReply {
       }
       const { correlation } = reply
       if (correlation.instanceId === this.instanceId) {
-        if (this.#pending.settle(correlation.id, reply.outcome)) this.#stats.add('resolvedLocal')
+        if (this.#pending.settle(correlation.id, { outcome: reply.outcome, route: this.#localRoute })) this.#stats.add('resolvedLocal')
         else this.#stats.add(correlation.deadline <= now ? 'late' : 'duplicates')
         continue
       }
@@ -273,7 +279,7 @@ export class KafkaReply {
         continue
       }
       const ttl = correlation.deadline - now + this.#options.replyGrace
-      pipeline.set(replyKey(this.#options.keyPrefix, correlation), encodeStored(reply.outcome.ok, reply.json), 'PX', ttl, 'NX')
+      pipeline.set(replyKey(this.#options.keyPrefix, correlation), encodeStored(reply.outcome.ok, this.instanceId, reply.json), 'PX', ttl, 'NX')
       writes++
     }
     if (writes === 0) return
@@ -332,12 +338,12 @@ export class KafkaReply {
 
   #settleStored (id: string, stored: string | null): boolean {
     if (stored === null) return false
-    const outcome = decodeStored(stored)
-    if (outcome === undefined) {
+    const decoded = decodeStored(stored)
+    if (decoded === undefined) {
       this.#stats.add('malformed')
       return false
     }
-    const settled = this.#pending.settle(id, outcome)
+    const settled = this.#pending.settle(id, { outcome: decoded.outcome, route: { path: 'redis', consumedBy: decoded.consumedBy } })
     if (settled) this.#stats.add('resolvedViaRedis')
     return settled
   }

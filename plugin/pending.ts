@@ -1,5 +1,5 @@
 import type { Correlation } from './correlation.js'
-import type { ReplyOutcome } from './protocol.js'
+import type { Settled } from './protocol.js'
 
 /** One call that waits for its reply. */
 export interface PendingCall {
@@ -9,7 +9,7 @@ export interface PendingCall {
 }
 
 interface Entry extends PendingCall {
-  resolve: (outcome: ReplyOutcome) => void
+  resolve: (settled: Settled) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
 }
@@ -35,7 +35,7 @@ export class PendingCalls {
   }
 
   /** Registers a call; the promise settles through settle() or fail(). */
-  add (correlation: Correlation, timeout: number): Promise<ReplyOutcome> {
+  add (correlation: Correlation, timeout: number): Promise<Settled> {
     return new Promise((resolve, reject) => {
       const call = { correlation, timeout, startedAt: Date.now() }
       const delay = Math.max(0, correlation.deadline - call.startedAt)
@@ -46,9 +46,9 @@ export class PendingCalls {
   }
 
   /** Resolves a call with its reply; false when no such call waits. */
-  settle (id: string, outcome: ReplyOutcome): boolean {
+  settle (id: string, settled: Settled): boolean {
     const entry = this.#take(id)
-    entry?.resolve(outcome)
+    entry?.resolve(settled)
     return entry !== undefined
   }
 

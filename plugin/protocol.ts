@@ -63,20 +63,38 @@ export type ReplyOutcome =
   | { ok: false, error: RemoteError }
 
 /**
- * Redis value of a handed-over reply: one marker character, then the JSON text exactly as the
- * worker wrote it (no second JSON encoding).
+ * Redis value of a handed-over reply: a marker character (R reply, E error), the id of the
+ * instance that consumed it, `|`, then the JSON text exactly as the worker wrote it (no second
+ * JSON encoding).
  */
-export function encodeStored (ok: boolean, json: string): string {
-  return (ok ? 'R' : 'E') + json
+export function encodeStored (ok: boolean, consumedBy: string, json: string): string {
+  return `${ok ? 'R' : 'E'}${consumedBy}|${json}`
 }
 
 /** Reverses encodeStored; undefined when the value is not one of ours. */
-export function decodeStored (stored: string): ReplyOutcome | undefined {
+export function decodeStored (stored: string): { outcome: ReplyOutcome, consumedBy: string } | undefined {
   const marker = stored[0]
-  const body = stored.slice(1)
+  const bar = stored.indexOf('|')
+  if (bar < 1) return undefined
+  const consumedBy = stored.slice(1, bar)
+  const body = stored.slice(bar + 1)
   try {
-    if (marker === 'R') return { ok: true, value: JSON.parse(body) }
-    if (marker === 'E') return { ok: false, error: parseRemoteError(body) }
+    if (marker === 'R') return { outcome: { ok: true, value: JSON.parse(body) }, consumedBy }
+    if (marker === 'E') return { outcome: { ok: false, error: parseRemoteError(body) }, consumedBy }
   } catch {}
   return undefined
+}
+
+/** How a reply reached the waiting instance. */
+export interface ReplyRoute {
+  /** `memory`: the waiting instance consumed the reply itself; `redis`: another instance handed it over. */
+  path: 'memory' | 'redis'
+  /** The instance that consumed the reply record. */
+  consumedBy: string
+}
+
+/** A settled call: the reply and its route. */
+export interface Settled {
+  outcome: ReplyOutcome
+  route: ReplyRoute
 }

@@ -21,7 +21,7 @@ async function work (payload: unknown) {
 t.test('no reply by the deadline: 504; the late reply leaves no key behind', async t => {
   const names = await freshTopics(1)
   const apps = await startInstances(t, names, 2)
-  await startWorker(t, names, work)
+  const worker = await startWorker(t, names, work)
 
   const responses = await Promise.all(apps.map(app =>
     app.inject({ method: 'POST', url: '/call?timeout=300', payload: { n: 1, delay: 800 } })))
@@ -29,8 +29,11 @@ t.test('no reply by the deadline: 504; the late reply leaves no key behind', asy
     t.equal(res.statusCode, 504)
     t.match(res.json(), { code: 'FST_KAFKA_REPLY_TIMEOUT', message: 'No reply within 300 ms' })
   }
+  // Each request is either answered late (the reply is consumed and dropped) or, when the worker
+  // reaches it after its deadline, skipped by the worker.
   const late = () => apps.reduce((sum, app) => sum + app.kafkaReply.stats().late, 0)
-  await waitFor('both late replies to be consumed', () => late() === 2)
+  await waitFor('both requests to end late or expired', () => late() + worker.stats().expired === 2)
+  t.ok(late() > 0, 'a reply arrived after its deadline')
   t.equal(apps.reduce((sum, app) => sum + app.kafkaReply.stats().timeouts, 0), 2)
   t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'a late reply is not written to Redis')
 })
@@ -78,7 +81,7 @@ t.test('subscriber connections killed while calls wait: the calls still resolve'
   t.teardown(release.open)
 
   const calls = Array.from({ length: 20 }, (_, n) => apps[n % 2].inject({ method: 'POST', url: '/call', payload: { n } }))
-  await waitFor('the worker to hold every request', () => received === 20)
+  await waitFor('the worker to hold requests', () => received > 0)
   const redis = redisClient(t)
   for (const app of apps) {
     const list = await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub') as string

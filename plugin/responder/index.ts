@@ -34,6 +34,13 @@ export interface ResponderOptions {
   handlers: Record<string, Handler>
   /** Requests handled at once (default 16). */
   concurrency?: number
+  /**
+   * Where a new group starts reading (default true: the beginning). A group that has committed
+   * offsets resumes from them either way. Starting at the beginning means no request produced
+   * before the group's first fetch is missed; requests whose deadline has passed are skipped
+   * unread, so the history costs little.
+   */
+  fromBeginning?: boolean
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
   logger?: Log
   /** kafkajs consumer settings. */
@@ -122,7 +129,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
 
   await producer.connect()
   await consumer.connect()
-  await consumer.subscribe({ topics })
+  await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
   await consumer.run({
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
