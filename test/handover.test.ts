@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { ReplyRoute } from '../plugin/index.js'
 import { freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
 
 const square = (payload: unknown) => {
@@ -48,4 +49,21 @@ t.test('a one-partition reply topic owned by one instance: every reply of the ot
   t.equal(other.resolvedLocal, 0)
   t.equal(other.resolvedViaRedis, 20, 'every reply of the other instance arrived through Redis')
   t.same(await keysUnder(redisClient(t), names.keyPrefix), [])
+})
+
+t.test('onRoute tells how each reply arrived and which instance consumed it', async t => {
+  const names = await freshTopics(1)
+  const apps = await startInstances(t, names, 2)
+  await startWorker(t, names, square)
+
+  const routes = await Promise.all(apps.map(async app => {
+    let route: ReplyRoute | undefined
+    await app.kafkaReply.request(names.requestTopic, { n: 3 }, { onRoute: r => { route = r } })
+    return route
+  }))
+  const ids = apps.map(app => app.kafkaReply.instanceId)
+  const owner = routes[0]!.consumedBy
+  t.ok(ids.includes(owner), 'consumed by one of the instances')
+  t.same(routes.map(route => route!.consumedBy), [owner, owner], 'the partition owner consumed both replies')
+  t.same(routes.map(route => route!.path), ids.map(id => id === owner ? 'memory' : 'redis'))
 })
