@@ -71,11 +71,16 @@ try {
     children.push(child)
     return { child, ms: performance.now() - t0 }
   }
-  const launched = await Promise.all([
+  // allSettled: when one fails to start, the others are still waited for, so that none is left behind.
+  const settled = await Promise.allSettled([
     launch('pricing-1', workerEntry, { WORKER_ID: 'pricing-1' }),
     launch('api-1', serverEntry, { INSTANCE_ID: 'api-1' }),
     launch('api-2', serverEntry, { INSTANCE_ID: 'api-2' })
   ])
+  const launched = settled.map(result => {
+    if (result.status === 'rejected') throw result.reason
+    return result.value
+  })
   const replicas = launched.slice(1).map(l => l.child)
   const health = await Promise.all(replicas.map(r => exchange(r.port!, 'GET', '/health/ready')))
   console.log(table(['service', 'pid', 'port', 'ready after ms', 'GET /health/ready'],
