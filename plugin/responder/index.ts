@@ -41,6 +41,8 @@ export interface ResponderOptions {
    * unread, so the history costs little.
    */
   fromBeginning?: boolean
+  /** How long startup may take, until the consumer has joined its group (default 30000 ms). */
+  readyTimeout?: number
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
   logger?: Log
   /** kafkajs consumer settings. */
@@ -147,7 +149,15 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       await commitOffsetsIfNecessary()
     }
   })
-  await joined
+  const readyTimeout = options.readyTimeout ?? 30_000
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<false>(resolve => { timer = setTimeout(resolve, readyTimeout, false) })
+  const ok = await Promise.race([joined.then(() => true), timedOut])
+  clearTimeout(timer)
+  if (!ok) {
+    await Promise.allSettled([consumer.disconnect(), producer.disconnect()])
+    throw new Error(`createResponder: the consumer did not join group "${options.groupId}" within readyTimeout (${readyTimeout} ms)`)
+  }
 
   return {
     stats: () => ({ ...stats }),
