@@ -30,6 +30,9 @@ export class InstanceDirectory {
   /** Whether the instance is a member of the group. When the group cannot be read, assumes it is. */
   async isKnown (instanceId: string): Promise<boolean> {
     if (this.#known.has(instanceId)) return true
+    // A lookup under way (after a rebalance, say) may be the one that learns of this instance.
+    if (this.#refreshing !== undefined) await this.#refreshing.catch(() => {})
+    if (this.#known.has(instanceId)) return true
     if (Date.now() - this.#lastRefresh < this.#minInterval) return false
     const ok = await this.refresh()
     return !ok || this.#known.has(instanceId)
