@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KafkaMessage, Producer } from 'kafkajs'
 import { Partitioners } from 'kafkajs'
-import { Redis } from 'ioredis'
+import { Redis, type ChainableCommander } from 'ioredis'
 import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
@@ -112,6 +112,7 @@ export class KafkaReply {
       this.#ownsRedis = true
       this.#redis.on('error', (err: Error) => this.#log.warn({ err }, 'Redis connection error'))
       await this.#redis.connect()
+      this.#stillStarting()
     } else {
       this.#redis = options.redis
     }
@@ -119,9 +120,11 @@ export class KafkaReply {
     const db = redis.options.db ?? 0
 
     await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions)
+    this.#stillStarting()
 
     this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
     await this.#producer.connect()
+    this.#stillStarting()
     this.#batcher = new BatchingProducer(this.#producer)
 
     const pattern = keyspacePattern(db, options.keyPrefix, this.instanceId)
@@ -130,11 +133,17 @@ export class KafkaReply {
     await waiter.start()
     if (options.configureKeyspaceEvents) await configureKeyspaceEvents(redis)
     await probeNotifications(redis, waiter, this.#keyBase, PROBE_TIMEOUT)
+    this.#stillStarting()
 
     const consumer = this.#consumer = new ReplyConsumer(kafka, options, this.#log)
     const instances = this.#instances = new InstanceDirectory(() => consumer.members(), this.#log)
     consumer.onJoin(() => { instances.refresh().catch(() => {}) })
     await consumer.start(messages => this.#onReplies(messages))
+  }
+
+  /** After readyTimeout, start() closes what is open: a step still under way must not open more. */
+  #stillStarting (): void {
+    if (this.#state !== 'starting') throw new errors.CLOSING()
   }
 
   /**
@@ -254,8 +263,7 @@ export class KafkaReply {
    */
   async #onReplies (messages: KafkaMessage[]): Promise<void> {
     const now = Date.now()
-    const pipeline = this.#redis!.pipeline()
-    let writes = 0
+    let pipeline: ChainableCommander | undefined
     for (const message of messages) {
       const reply = decodeReply(message, this.#options.maxReplyBytes)
       if (reply === undefined) {
@@ -279,10 +287,10 @@ export class KafkaReply {
         continue
       }
       const ttl = correlation.deadline - now + this.#options.replyGrace
+      pipeline ??= this.#redis!.pipeline()
       pipeline.set(replyKey(this.#options.keyPrefix, correlation), encodeStored(reply.outcome.ok, this.instanceId, reply.json), 'PX', ttl, 'NX')
-      writes++
     }
-    if (writes === 0) return
+    if (pipeline === undefined) return
     const results = await pipeline.exec()
     for (const [err, result] of results ?? []) {
       if (err !== null) throw err
