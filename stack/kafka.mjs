@@ -99,7 +99,8 @@ export async function startKafka (brokers, log, timeoutMs = 90_000) {
     KAFKA_MARKER
   ]
   const clusterId = randomBytes(16).toString('base64url') // 22 characters, as Kafka wants
-  const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' })
+  // `--cluster-id=<id>`, not `-t <id>`: an id may start with '-', which would read as an option.
+  const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' })
   if (format.status !== 0) {
     throw new StackError(`formatting the Kafka log dir failed:\n${format.stdout}${format.stderr}`)
   }
