@@ -1,6 +1,7 @@
 import t from 'tap'
-import type { ReplyRoute } from '../plugin/index.js'
+import type { KafkaReplyStats, ReplyRoute } from '../plugin/index.js'
 import { freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { waitFor } from './helpers/wait.js'
 
 const square = (payload: unknown) => {
   const { n } = payload as { n: number }
@@ -20,8 +21,10 @@ t.test('three instances, one group, three reply partitions: 300 concurrent calls
   })
   t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().n === n), 'every call got its own reply')
 
-  const stats = apps.map(app => app.kafkaReply.stats())
-  const total = (key: keyof typeof stats[0]) => stats.reduce((sum, s) => sum + s[key], 0)
+  // A consuming instance counts its hand-over once its pipeline returns, which may be after the
+  // waiting instance has already answered.
+  const total = (key: keyof KafkaReplyStats) => apps.reduce((sum, app) => sum + app.kafkaReply.stats()[key], 0)
+  await waitFor('every hand-over to be counted', () => total('handedOver') >= total('resolvedViaRedis'))
   t.equal(total('sent'), 300)
   t.equal(total('resolvedLocal') + total('resolvedViaRedis'), 300, 'every reply was handed over exactly once')
   t.ok(total('resolvedLocal') > 0, `some replies resolved in memory (${total('resolvedLocal')})`)
@@ -42,6 +45,8 @@ t.test('a one-partition reply topic owned by one instance: every reply of the ot
     apps[n % 2].inject({ method: 'POST', url: '/call', payload: { n } })))
   t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().square === n * n), 'every call got its own reply')
 
+  const handedOver = () => apps.reduce((sum, app) => sum + app.kafkaReply.stats().handedOver, 0)
+  await waitFor('every hand-over to be counted', () => handedOver() >= 20)
   const [a, b] = apps.map(app => app.kafkaReply.stats())
   const [owner, other] = a.resolvedLocal > 0 ? [a, b] : [b, a]
   t.equal(owner.resolvedLocal, 20, 'the partition owner resolves its own calls in memory')
