@@ -70,6 +70,7 @@ export class KafkaReply {
   #consumer: ReplyConsumer | undefined
   #waiter: KeyspaceWaiter | undefined
   #instances: InstanceDirectory | undefined
+  #nextPartition = 0
 
   constructor (options: ResolvedOptions, log: Log) {
     this.#options = options
@@ -245,7 +246,8 @@ export class KafkaReply {
       ...options.headers,
       [HEADERS.correlationId]: correlation.id,
       [HEADERS.replyTopic]: this.#options.replyTopic,
-      [HEADERS.deadline]: String(correlation.deadline)
+      [HEADERS.deadline]: String(correlation.deadline),
+      ...this.#affinityHeader()
     }
     this.#batcher!.send(topic, { key: options.key, value, headers }).then(
       () => this.#stats.add('sent'),
@@ -254,6 +256,16 @@ export class KafkaReply {
         this.#pending.fail(correlation.id, new errors.PUBLISH_FAILED({ cause: err }))
       }
     )
+  }
+
+  /**
+   * Affinity: ask the worker to reply to a partition this instance consumes, so that the reply
+   * usually resolves in memory. Rebalances and instances without partitions fall back to Redis.
+   */
+  #affinityHeader (): Record<string, string> | undefined {
+    const partitions = this.#consumer?.partitions
+    if (!this.#options.affinity || partitions === undefined || partitions.length === 0) return undefined
+    return { [HEADERS.replyPartition]: String(partitions[this.#nextPartition++ % partitions.length]) }
   }
 
   /**

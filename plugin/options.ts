@@ -25,6 +25,7 @@ export const OptionsSchema = Type.Object({
   replyTopicPartitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   configureKeyspaceEvents: Type.Optional(Type.Boolean()),
   readyTimeout: Type.Optional(Millis('how long startup may take')),
+  affinity: Type.Optional(Type.Boolean({ description: 'ask workers to reply to a partition this instance consumes' })),
   consumer: Type.Optional(Type.Object({
     sessionTimeout: Type.Optional(Millis('kafkajs consumer sessionTimeout')),
     rebalanceTimeout: Type.Optional(Millis('kafkajs consumer rebalanceTimeout')),
@@ -62,7 +63,8 @@ export const DEFAULTS = {
   createTopics: false,
   replyTopicPartitions: 3,
   configureKeyspaceEvents: false,
-  readyTimeout: 30_000
+  readyTimeout: 30_000,
+  affinity: false
 } as const
 
 /**

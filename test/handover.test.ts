@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { KafkaReplyStats, ReplyRoute } from '../plugin/index.js'
-import { freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
 import { waitFor } from './helpers/wait.js'
 
 const square = (payload: unknown) => {
@@ -71,4 +71,16 @@ t.test('onRoute tells how each reply arrived and which instance consumed it', as
   t.ok(ids.includes(owner), 'consumed by one of the instances')
   t.same(routes.map(route => route!.consumedBy), [owner, owner], 'the partition owner consumed both replies')
   t.same(routes.map(route => route!.path), ids.map(id => id === owner ? 'memory' : 'redis'))
+})
+
+t.test('affinity: each instance asks for replies on a partition it consumes, so they resolve in memory', async t => {
+  const names = await freshTopics(2)
+  const apps = [await startInstance(t, names, { affinity: true }), await startInstance(t, names, { affinity: true })]
+  await startWorker(t, names, square)
+
+  const responses = await Promise.all(Array.from({ length: 40 }, (_, n) =>
+    apps[n % 2].inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().square === n * n), 'every call got its own reply')
+  t.same(apps.map(app => app.kafkaReply.stats().resolvedLocal), [20, 20], 'every reply was consumed by its waiting instance')
+  t.same(apps.map(app => app.kafkaReply.stats().resolvedViaRedis), [0, 0])
 })

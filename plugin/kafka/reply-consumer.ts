@@ -19,6 +19,7 @@ export class ReplyConsumer {
   #joined: Promise<void>
   #onJoin: () => void = () => {}
   #healthy = false
+  #partitions: number[] = []
 
   constructor (kafka: Kafka, options: ConsumerOptions, log: Log) {
     this.#topic = options.replyTopic
@@ -32,11 +33,15 @@ export class ReplyConsumer {
       this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
         resolve()
         this.#healthy = true
+        this.#partitions = event.payload.memberAssignment[this.#topic] ?? []
         this.#log.debug({ assignment: event.payload.memberAssignment }, 'reply consumer joined its group')
         this.#onJoin()
       })
     })
-    this.#consumer.on(this.#consumer.events.STOP, () => { this.#healthy = false })
+    this.#consumer.on(this.#consumer.events.STOP, () => {
+      this.#healthy = false
+      this.#partitions = []
+    })
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       this.#healthy = false
       this.#log.error({ err: event.payload.error, restart: event.payload.restart }, 'reply consumer crashed')
@@ -46,6 +51,11 @@ export class ReplyConsumer {
   /** True once the member has joined its group, until it stops or crashes. */
   get healthy (): boolean {
     return this.#healthy
+  }
+
+  /** The reply partitions this member was assigned at the last rebalance. */
+  get partitions (): readonly number[] {
+    return this.#partitions
   }
 
   /** Called after every (re)join of the group, when membership may have changed. */
