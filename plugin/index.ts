@@ -4,6 +4,7 @@ import type { Static, TSchema } from '@sinclair/typebox'
 import { errors } from './errors.js'
 import { resolveOptions, type KafkaReplyOptions } from './options.js'
 import { KafkaReply, type RequestOptions } from './kafka-reply.js'
+import { kPollInterval } from './baseline.js'
 
 /** Options of one reply.awaitKafka() call. */
 export type AwaitKafkaOptions = Omit<RequestOptions, 'schema'>
@@ -27,7 +28,8 @@ declare module 'fastify' {
 async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promise<void> {
   if (fastify.hasDecorator('kafkaReply')) throw new errors.ALREADY_REGISTERED()
   const options = resolveOptions(opts)
-  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }))
+  const pollInterval = (opts as { [kPollInterval]?: number })[kPollInterval]
+  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }), pollInterval)
 
   fastify.decorate('kafkaReply', client)
   fastify.decorateReply('awaitKafka', awaitKafka)

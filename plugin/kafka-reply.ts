@@ -72,9 +72,13 @@ export class KafkaReply {
   #instances: InstanceDirectory | undefined
   #nextPartition = 0
 
-  constructor (options: ResolvedOptions, log: Log) {
+  /** Benchmark baseline only (see baseline.ts): poll every this many ms instead of notifications. */
+  readonly #pollInterval: number | undefined
+
+  constructor (options: ResolvedOptions, log: Log, pollInterval?: number) {
     this.#options = options
     this.#log = log
+    this.#pollInterval = pollInterval
     this.instanceId = options.instanceId
     this.#keyBase = `${options.keyPrefix}:{${options.instanceId}}`
     this.#localRoute = { path: 'memory', consumedBy: options.instanceId }
@@ -130,7 +134,7 @@ export class KafkaReply {
 
     const pattern = keyspacePattern(db, options.keyPrefix, this.instanceId)
     const waiter = this.#waiter = new KeyspaceWaiter(redis, db, pattern, this.subscriberName, this.#log)
-    waiter.listen(key => this.#onKey(key), () => this.#sweep())
+    waiter.listen(key => { if (this.#pollInterval === undefined) this.#onKey(key) }, () => this.#sweep())
     await waiter.start()
     if (options.configureKeyspaceEvents) await configureKeyspaceEvents(redis)
     await probeNotifications(redis, waiter, this.#keyBase, PROBE_TIMEOUT)
@@ -175,12 +179,14 @@ export class KafkaReply {
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     this.#publish(topic, value, correlation, options)
+    const poll = this.#pollInterval === undefined ? undefined : this.#poll(correlation, this.#pollInterval)
 
     let settled: Settled
     try {
       settled = await waiting
     } finally {
       signal?.removeEventListener('abort', onAbort)
+      clearInterval(poll)
     }
     options.onRoute?.(settled.route)
     const { outcome } = settled
@@ -318,6 +324,14 @@ export class KafkaReply {
       stored => this.#settleStored(id, stored),
       (err: Error) => this.#log.warn({ err }, 'could not read a handed-over reply')
     )
+  }
+
+  /** The benchmark baseline: GETDEL the call's key every `interval` ms until it settles. */
+  #poll (correlation: Correlation, interval: number): NodeJS.Timeout {
+    const key = replyKey(this.#options.keyPrefix, correlation)
+    return setInterval(() => {
+      this.#redis!.getdel(key).then(stored => this.#settleStored(correlation.id, stored), () => {})
+    }, interval).unref()
   }
 
   /** After the subscriber reconnected: events may have been lost, so look up every pending key. */
