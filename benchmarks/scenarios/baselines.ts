@@ -1,0 +1,34 @@
+import type { Scenario } from './types.js'
+
+export const httpCeiling: Scenario = {
+  name: 'http-ceiling',
+  description: 'a Fastify route that answers at once: what HTTP alone costs here',
+  async start (ctx) {
+    const app = await ctx.start('app-1', 'http-ceiling', {})
+    return { targets: [`http://127.0.0.1:${app.port!}/call`], processes: [app], stop: async () => { await app.stop() } }
+  }
+}
+
+export const kafkaFloor: Scenario = {
+  name: 'kafka-floor',
+  description: 'the same request-reply with kafkajs alone, no HTTP and no Redis: the transport\'s floor',
+  async start (ctx) {
+    const requestTopic = ctx.unique('bench-req')
+    const replyTopic = ctx.unique('bench-reply')
+    await ctx.createTopic(requestTopic, 1)
+    await ctx.createTopic(replyTopic, 1)
+    const worker = await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') })
+    const client = await ctx.start('app-1', 'kafka-floor', { REQUEST_TOPIC: requestTopic, REPLY_TOPIC: replyTopic, GROUP_ID: ctx.unique('bench-floor') })
+    return {
+      processes: [client, worker],
+      load: options => new Promise((resolve, reject) => {
+        client.process.once('message', (message: { type: string, message?: string, latenciesUs: number[], errors: number, timeouts: number }) => {
+          if (message.type === 'result') resolve(message)
+          else reject(new Error(`kafka-floor: ${message.message}`))
+        })
+        client.process.send({ type: 'load', ...options, body: JSON.stringify({ sku: 'KB-101', quantity: 1 }) })
+      }),
+      stop: async () => { await Promise.all([client.stop(), worker.stop()]) }
+    }
+  }
+}

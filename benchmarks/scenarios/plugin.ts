@@ -1,0 +1,85 @@
+import type { Child } from '../../app/demo/children.js'
+import type { Running, Scenario, ScenarioContext } from './types.js'
+
+interface Setup {
+  /** Replicas that take HTTP load; each is one member of the shared reply group. */
+  loaded: number
+  /** A replica that takes no load but owns the only reply partition: every reply crosses Redis. */
+  redisOnly?: boolean
+  replyPartitions: number
+  affinity?: boolean
+  pollMs?: number
+}
+
+/**
+ * Service A replicas with the plugin, and the worker. With `redisOnly`, an idle replica whose
+ * client id sorts first joins first and gets the reply topic's only partition (the assigner gives
+ * partitions in member-id order), so the loaded replica consumes nothing and every reply reaches it
+ * through Redis.
+ */
+async function startPlugin (ctx: ScenarioContext, setup: Setup): Promise<Running> {
+  const requestTopic = ctx.unique('bench-req')
+  const replyTopic = ctx.unique('bench-reply')
+  await ctx.createTopic(requestTopic, 1)
+  await ctx.createTopic(replyTopic, setup.replyPartitions)
+  const common = {
+    REQUEST_TOPIC: requestTopic,
+    REPLY_TOPIC: replyTopic,
+    GROUP_ID: ctx.unique('bench-replies'),
+    KEY_PREFIX: ctx.unique('bench'),
+    AFFINITY: String(setup.affinity === true),
+    MODE: setup.pollMs === undefined ? 'notify' : 'poll',
+    POLL_MS: String(setup.pollMs ?? 0)
+  }
+  const children: Child[] = []
+  const stop = async () => { await Promise.all(children.map(child => child.stop())) }
+  try {
+    children.push(await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') }))
+    if (setup.redisOnly === true) children.push(await ctx.start('reply-owner', 'plugin-app', { ...common, CLIENT_ID: 'bench-a-owner' }))
+    const apps: Child[] = []
+    for (let i = 1; i <= setup.loaded; i++) {
+      apps.push(await ctx.start(`app-${i}`, 'plugin-app', { ...common, CLIENT_ID: `bench-b-app-${i}` }))
+    }
+    children.push(...apps)
+    return {
+      targets: apps.map(app => `http://127.0.0.1:${app.port!}/call`),
+      processes: children,
+      stats: async () => Object.fromEntries(await Promise.all(children.filter(c => c.port !== undefined).map(async child =>
+        [child.name, await (await fetch(`http://127.0.0.1:${child.port!}/stats`)).json()]))),
+      stop
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+export const pluginRedis: Scenario = {
+  name: 'plugin-redis',
+  description: 'the plugin; every reply reaches the waiting instance through Redis (another instance consumes it)',
+  start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1 })
+}
+
+export const pluginMixed: Scenario = {
+  name: 'plugin-mixed',
+  description: 'two replicas behind the load, replies consumed wherever the group assigns them',
+  start: ctx => startPlugin(ctx, { loaded: 2, replyPartitions: 2 })
+}
+
+export const pluginAffinity: Scenario = {
+  name: 'plugin-affinity',
+  description: 'two replicas with affinity: each asks for replies on a partition it consumes',
+  start: ctx => startPlugin(ctx, { loaded: 2, replyPartitions: 2, affinity: true })
+}
+
+export const poll10: Scenario = {
+  name: 'poll-10ms',
+  description: 'the plugin\'s flow through Redis, but waiting by GET polling every 10 ms (the design this plugin replaces)',
+  start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, pollMs: 10 })
+}
+
+export const poll50: Scenario = {
+  name: 'poll-50ms',
+  description: 'the same, polling every 50 ms',
+  start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, pollMs: 50 })
+}

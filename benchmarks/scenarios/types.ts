@@ -1,0 +1,40 @@
+import type { Child } from '../../app/demo/children.js'
+
+/** What every scenario gets from the harness. */
+export interface ScenarioContext {
+  kafkaBrokers: string[]
+  redisUrl: string
+  /** A name no other scenario or run uses: topics, groups, key prefixes. */
+  unique: (prefix: string) => string
+  /** Creates a topic with `partitions` partitions and waits for its leaders. */
+  createTopic: (topic: string, partitions: number) => Promise<void>
+  /** Starts a benchmark server (a compiled file under dist/benchmarks/servers/) as a child process. */
+  start: (role: string, server: string, env: Record<string, string>) => Promise<Child>
+}
+
+/** Load a scenario drives itself (no HTTP): used by kafka-floor. */
+export type CustomLoad = (options: { connections: number, durationMs: number }) => Promise<{
+  /** Latency of each completed call, in microseconds. */
+  latenciesUs: number[]
+  errors: number
+  timeouts: number
+}>
+
+/** A scenario, started and ready for load. */
+export interface Running {
+  /** HTTP endpoints that take `POST` with a JSON body; the load is split evenly over them. */
+  targets?: string[]
+  /** Or: the scenario drives its own load. */
+  load?: CustomLoad
+  /** The processes whose CPU time counts, by role (app-1, app-2, worker, ...). */
+  processes: Child[]
+  /** Plugin counters per app process, read after the run (GET /stats), when there are any. */
+  stats?: () => Promise<Record<string, unknown>>
+  stop: () => Promise<void>
+}
+
+export interface Scenario {
+  name: string
+  description: string
+  start: (ctx: ScenarioContext) => Promise<Running>
+}

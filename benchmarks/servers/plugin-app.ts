@@ -1,0 +1,25 @@
+// An instance of service A for the benchmarks: POST /call awaits the worker through the plugin.
+// MODE=notify (the plugin as shipped) or MODE=poll (the busy-polling baseline, POLL_MS apart).
+import Fastify from 'fastify'
+import kafkaReply from '../../plugin/index.js'
+import { kPollInterval } from '../../plugin/baseline.js'
+import { brokers, need, onStop, ready } from './env.js'
+
+const requestTopic = need('REQUEST_TOPIC')
+const app = Fastify()
+await app.register(kafkaReply, {
+  kafka: { brokers: brokers(), clientId: need('CLIENT_ID') },
+  redis: need('REDIS_URL'),
+  replyTopic: need('REPLY_TOPIC'),
+  groupId: need('GROUP_ID'),
+  keyPrefix: need('KEY_PREFIX'),
+  affinity: process.env.AFFINITY === 'true',
+  maxPending: 100_000,
+  consumer: { heartbeatInterval: 500, maxWaitTimeInMs: 100 },
+  ...(process.env.MODE === 'poll' ? { [kPollInterval]: Number(need('POLL_MS')) } : {})
+})
+app.post('/call', async (request, reply) => reply.awaitKafka(requestTopic, request.body))
+app.get('/stats', async () => app.kafkaReply.stats())
+await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' })
+onStop(() => app.close())
+ready(need('CLIENT_ID'), (app.server.address() as { port: number }).port)
