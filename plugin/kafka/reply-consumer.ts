@@ -3,6 +3,9 @@ import type { ResolvedOptions } from '../options.js'
 import type { Log } from '../log.js'
 import { memberInstanceId, replyAssigner } from './assigner.js'
 
+/** How often the offsets of handed-over replies are committed, at most. */
+export const COMMIT_INTERVAL_MS = 200
+
 /** Receives each consumed batch; its offsets are committed only once the promise resolves. */
 export type BatchHandler = (messages: KafkaMessage[]) => Promise<void>
 
@@ -71,6 +74,11 @@ export class ReplyConsumer {
     // are dropped as late without touching Redis.
     await this.#consumer.subscribe({ topics: [this.#topic], fromBeginning: true })
     await this.#consumer.run({
+      // kafkajs's auto-commit sends an OffsetCommit after every batch, and the next fetch waits for
+      // it. Committing what was handed over at most every COMMIT_INTERVAL_MS keeps that round trip
+      // off the reply path; a reply consumed again after a crash or rebalance is harmless (NX).
+      autoCommit: false,
+      autoCommitInterval: COMMIT_INTERVAL_MS,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return

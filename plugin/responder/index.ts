@@ -3,6 +3,7 @@ import { Partitioners } from 'kafkajs'
 import type { KafkaOption } from '../options.js'
 import { createKafka } from '../kafka/client.js'
 import { BatchingProducer } from '../kafka/batching-producer.js'
+import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
 import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
 import { silentLog, type Log } from '../log.js'
 
@@ -133,6 +134,10 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   await consumer.connect()
   await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
   await consumer.run({
+    // As for the reply consumer: no OffsetCommit round trip after every batch, at most one per
+    // interval, and only for requests whose replies were produced.
+    autoCommit: false,
+    autoCommitInterval: COMMIT_INTERVAL_MS,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       const { messages } = batch
