@@ -31,6 +31,7 @@ const durationS = quick ? 3 : positive('duration', args.duration)
 const warmupS = quick ? 1 : Math.min(5, durationS)
 const connections = positive('connections', args.connections)
 const IDLE_S = 2
+const unloadedS = quick ? 1 : 5
 const only = args.only?.split(',')
 const chosen = only === undefined ? scenarios : scenarios.filter(s => only.includes(s.name))
 if (chosen.length === 0) throw new Error(`--only names no scenario; there are: ${scenarios.map(s => s.name).join(', ')}`)
@@ -60,13 +61,14 @@ const ctx: ScenarioContext = {
   })
 }
 
-async function load (running: Running, seconds: number): Promise<LoadResult> {
+async function load (running: Running, seconds: number, concurrency = connections): Promise<LoadResult> {
   if (running.load !== undefined) {
     const started = performance.now()
-    const result = await running.load({ connections, durationMs: seconds * 1000 })
-    return { ...result, requests: result.latenciesUs.length + result.timeouts, non2xx: 0, durationS: (performance.now() - started) / 1000 }
+    const result = await running.load({ connections: concurrency, durationMs: seconds * 1000 })
+    const requests = result.latenciesUs.length + result.timeouts
+    return { ...result, requests, sent: requests, non2xx: 0, durationS: (performance.now() - started) / 1000 }
   }
-  return httpLoad(running.targets!, connections, seconds)
+  return httpLoad(running.targets!, concurrency, seconds)
 }
 
 async function measure (scenario: Scenario): Promise<ScenarioResult> {
@@ -81,13 +83,14 @@ async function measure (scenario: Scenario): Promise<ScenarioResult> {
     const cpuBefore = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, pid === undefined ? 0 : cpuSeconds(pid)]))
     const commandsBefore = await redisCommands(redis)
     const result = await load(running, durationS)
-    const commandsAfter = await redisCommands(redis)
     const cpu = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, pid === undefined ? 0 : round(cpuSeconds(pid) - cpuBefore[role], 2)]))
-    await sleep(500) // the last calls' replies
-    const idleFrom = await redisCommands(redis)
+    await sleep(500) // the calls still in flight when the load stopped finish their Redis traffic
+    const commandsAfter = await redisCommands(redis)
+    const idleFrom = commandsAfter
     await sleep(IDLE_S * 1000)
     const idle = await redisCommands(redis) - idleFrom
     const pluginStats = await running.stats?.()
+    const unloaded = Float64Array.from((await load(running, unloadedS, 1)).latenciesUs).sort() as unknown as number[]
 
     const sorted = Float64Array.from(result.latenciesUs).sort()
     const answered = sorted.length
@@ -102,18 +105,20 @@ async function measure (scenario: Scenario): Promise<ScenarioResult> {
         p99: percentileMs(sorted as unknown as number[], 99),
         max: percentileMs(sorted as unknown as number[], 100)
       },
+      latencyUnloaded: { p50: percentileMs(unloaded, 50), p99: percentileMs(unloaded, 99) },
       requests: result.requests,
       errors: result.errors,
       timeouts: result.timeouts,
       non2xx: result.non2xx,
       cpuSeconds: cpu,
       requestsPerCpuSecond: round(answered / cpuTotal, 1),
-      redisCommandsPerRequest: round((commandsAfter - commandsBefore) / Math.max(1, answered), 3),
+      redisCommandsPerRequest: round((commandsAfter - commandsBefore) / Math.max(1, result.sent), 3),
       redisCommandsIdle: idle,
       ...(pluginStats === undefined ? {} : { pluginStats })
     }
     const { latency: l } = figures
     console.log(`  ${figures.requestsPerSec} req/s, p50 ${l.p50} ms, p97.5 ${l.p97_5} ms, p99 ${l.p99} ms, max ${l.max} ms, ` +
+      `1 connection: p50 ${figures.latencyUnloaded.p50} ms, p99 ${figures.latencyUnloaded.p99} ms, ` +
       `errors ${figures.errors + figures.timeouts}, non-2xx ${figures.non2xx}, ${figures.requestsPerCpuSecond} req per CPU-s, ` +
       `${figures.redisCommandsPerRequest} Redis cmds per req, ${idle} while idle`)
     return figures
@@ -148,7 +153,7 @@ writeResults(out, {
     redis: /redis_version:(\S+)/.exec(info)?.[1],
     date: new Date().toISOString()
   },
-  config: { connections, pipelining: 1, durationS, warmupS, body: BODY, worker: 'responder, no work', quick },
+  config: { connections, pipelining: 1, durationS, warmupS, unloadedS, body: BODY, worker: 'responder, no work', quick },
   scenarios: results
 })
 

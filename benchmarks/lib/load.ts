@@ -4,6 +4,8 @@ import autocannon from 'autocannon'
 export interface LoadResult {
   /** Completed calls (any status). */
   requests: number
+  /** Calls sent, including those still in flight when the run ended. */
+  sent: number
   /** Latency of each 2xx response, in microseconds. */
   latenciesUs: number[]
   errors: number
@@ -23,8 +25,9 @@ export async function httpLoad (targets: string[], connections: number, duration
   const latenciesUs: number[] = []
   let non2xx = 0
   const started = performance.now()
-  const results = await Promise.all(targets.map((url, i) => new Promise<autocannon.Result>((resolve, reject) => {
-    const share = Math.floor(connections / targets.length) + (i < connections % targets.length ? 1 : 0)
+  const used = targets.slice(0, connections) // one connection cannot be split over two replicas
+  const results = await Promise.all(used.map((url, i) => new Promise<autocannon.Result>((resolve, reject) => {
+    const share = Math.floor(connections / used.length) + (i < connections % used.length ? 1 : 0)
     const options = {
       url,
       method: 'POST' as const,
@@ -44,6 +47,7 @@ export async function httpLoad (targets: string[], connections: number, duration
   const elapsedS = (performance.now() - started) / 1000
   return {
     requests: results.reduce((sum, r) => sum + r.requests.total, 0),
+    sent: results.reduce((sum, r) => sum + r.requests.sent, 0),
     latenciesUs,
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     timeouts: results.reduce((sum, r) => sum + r.timeouts, 0),

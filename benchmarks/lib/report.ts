@@ -7,6 +7,8 @@ export interface ScenarioResult {
   description: string
   requestsPerSec: number
   latency: { p50: number, p97_5: number, p99: number, max: number }
+  /** Latency with one connection (no queueing): what the path itself costs. */
+  latencyUnloaded: { p50: number, p99: number }
   requests: number
   errors: number
   timeouts: number
@@ -38,12 +40,13 @@ const fixed = (n: number, digits = 2) => Number.isFinite(n) ? n.toFixed(digits) 
 
 /** The table the README includes. */
 export function markdownTable ({ scenarios, config }: Results): string {
-  const rows = scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p97_5)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${Math.round(s.requestsPerCpuSecond)} | ${fixed(s.redisCommandsPerRequest)} |`)
+  const rows = scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p97_5)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${Math.round(s.requestsPerCpuSecond)} | ${fixed(s.redisCommandsPerRequest)} | ${fixed(s.latencyUnloaded.p50)} | ${fixed(s.latencyUnloaded.p99)} |`)
   return [
-    `${config.connections} connections, pipelining 1, ${config.durationS} s measured after a ${config.warmupS} s warm-up, one scenario after the other on one machine.`,
+    `${config.connections} connections, pipelining 1, ${config.durationS} s measured after a ${config.warmupS} s warm-up; then ${config.unloadedS} s with 1 connection ` +
+      '(the last two columns). One scenario after the other on one machine; req per CPU-s counts every process: app replicas, worker, broker, Redis.',
     '',
-    '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | max ms | errors + timeouts | non-2xx | req per CPU-s | Redis cmds per req |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | max ms | errors + timeouts | non-2xx | req per CPU-s | Redis cmds per req | 1 conn p50 ms | 1 conn p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
     ''
   ].join('\n')
