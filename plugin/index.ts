@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Static, TSchema } from '@sinclair/typebox'
 import { errors } from './errors.js'
 import { resolveOptions, type KafkaReplyOptions } from './options.js'
-import { KafkaReply, type RequestOptions } from './kafka-reply.js'
+import { KafkaReply, type CancelHandle, type RequestOptions } from './kafka-reply.js'
 import { kPollInterval } from './baseline.js'
 
 /** Options of one reply.awaitKafka() call. */
@@ -46,12 +46,11 @@ async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promi
 
 function awaitKafka (this: FastifyReply, topic: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
   const reply = this
-  const caller = new AbortController()
+  const handle: CancelHandle = {}
   // The response closing before it was sent means the client went away: stop waiting for it.
-  const onClose = () => { if (!reply.raw.writableEnded) caller.abort() }
+  const onClose = () => { if (!reply.raw.writableEnded) handle.cancel?.() }
   reply.raw.once('close', onClose)
-  const signal = options.signal === undefined ? caller.signal : AbortSignal.any([options.signal, caller.signal])
-  return reply.server.kafkaReply.request(topic, payload, { ...options, signal }).then(
+  return reply.server.kafkaReply.request(topic, payload, options, handle).then(
     value => {
       reply.raw.off('close', onClose)
       return value

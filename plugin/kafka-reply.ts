@@ -35,6 +35,14 @@ export interface RequestOptions {
   onRoute?: (route: ReplyRoute) => void
 }
 
+/**
+ * Filled in by request() with a function that cancels the call: how reply.awaitKafka stops a wait
+ * when the client disconnects, without an AbortController per request.
+ */
+export interface CancelHandle {
+  cancel?: () => void
+}
+
 /** Whether the parts the plugin depends on work right now. */
 export interface KafkaReplyHealth {
   ready: boolean
@@ -71,6 +79,8 @@ export class KafkaReply {
   #waiter: KeyspaceWaiter | undefined
   #instances: InstanceDirectory | undefined
   #nextPartition = 0
+  /** Reply keys announced by keyspace events, to be taken in one pipeline. */
+  #toTake: Array<{ id: string, key: string }> = []
 
   /** Benchmark baseline only (see baseline.ts): poll every this many ms instead of notifications. */
   readonly #pollInterval: number | undefined
@@ -156,7 +166,7 @@ export class KafkaReply {
    * carrying a `statusCode`: 504 on timeout, 502 (or the worker's 4xx) on a worker error, 503 when
    * overloaded, closing or unable to publish.
    */
-  async request<T = unknown> (topic: string, payload: unknown, options: RequestOptions = {}): Promise<T> {
+  async request<T = unknown> (topic: string, payload: unknown, options: RequestOptions = {}, cancelHandle?: CancelHandle): Promise<T> {
     if (this.#state !== 'ready') throw new errors.CLOSING()
     const timeout = options.timeout ?? this.#options.timeout
     if (typeof topic !== 'string' || topic.length === 0) throw new errors.INVALID_CALL('topic must be a non-empty string')
@@ -178,6 +188,7 @@ export class KafkaReply {
       if (this.#pending.fail(correlation.id, new errors.CANCELLED())) this.#stats.add('cancelled')
     }
     signal?.addEventListener('abort', onAbort, { once: true })
+    if (cancelHandle !== undefined) cancelHandle.cancel = onAbort
     this.#publish(topic, value, correlation, options)
     const poll = this.#pollInterval === undefined ? undefined : this.#poll(correlation, this.#pollInterval)
 
@@ -316,14 +327,34 @@ export class KafkaReply {
     }
   }
 
-  /** A keyspace event: one of our keys holds a reply. Take it (GETDEL evicts it) and resolve. */
+  /**
+   * A keyspace event: one of our keys holds a reply. Take it (GETDEL evicts it) and resolve. The
+   * events of one read from the subscriber arrive together: their GETDELs go out as one pipeline.
+   */
   #onKey (key: string): void {
     const id = `${this.instanceId}.${key.slice(this.#keyBase.length + 1)}`
     if (!this.#pending.has(id)) return
-    this.#redis!.getdel(key).then(
-      stored => this.#settleStored(id, stored),
-      (err: Error) => this.#log.warn({ err }, 'could not read a handed-over reply')
-    )
+    if (this.#toTake.length === 0) queueMicrotask(() => this.#take())
+    this.#toTake.push({ id, key })
+  }
+
+  #take (): void {
+    const taking = this.#toTake
+    this.#toTake = []
+    const redis = this.#redis!
+    const failed = (err: Error) => this.#log.warn({ err }, 'could not read a handed-over reply')
+    if (taking.length === 1) {
+      redis.getdel(taking[0].key).then(stored => this.#settleStored(taking[0].id, stored), failed)
+      return
+    }
+    const pipeline = redis.pipeline()
+    for (const { key } of taking) pipeline.getdel(key)
+    pipeline.exec().then(results => {
+      results?.forEach(([err, stored], i) => {
+        if (err === null) this.#settleStored(taking[i].id, stored as string | null)
+        else failed(err)
+      })
+    }, failed)
   }
 
   /** The benchmark baseline: GETDEL the call's key every `interval` ms until it settles. */
