@@ -23,6 +23,8 @@ export class ReplyConsumer {
   #onJoin: () => void = () => {}
   #healthy = false
   #partitions: number[] = []
+  #closed = false
+  readonly #lookups = new Set<Promise<unknown>>()
 
   constructor (kafka: Kafka, options: ConsumerOptions, log: Log) {
     this.#topic = options.replyTopic
@@ -92,13 +94,19 @@ export class ReplyConsumer {
 
   /** The instance ids of the group's members, as announced in their metadata. */
   async members (): Promise<{ stable: boolean, instanceIds: string[] }> {
-    const group = await this.#consumer.describeGroup()
+    // A lookup after close would open a new broker connection that nothing closes.
+    if (this.#closed) throw new Error('the reply consumer is closed')
+    const lookup = this.#consumer.describeGroup()
+    this.#lookups.add(lookup)
+    const group = await lookup.finally(() => this.#lookups.delete(lookup))
     const instanceIds = group.members.map(m => memberInstanceId(m.memberMetadata)).filter(id => id !== undefined)
     return { stable: group.state === 'Stable', instanceIds }
   }
 
   /** Leaves the group (a prompt rebalance for the others) and disconnects. */
   async close (): Promise<void> {
+    this.#closed = true
+    await Promise.allSettled(this.#lookups)
     await this.#consumer.disconnect()
   }
 }
