@@ -4,6 +4,8 @@ import type { KafkaOption } from '../options.js'
 import { createKafka } from '../kafka/client.js'
 import { BatchingProducer } from '../kafka/batching-producer.js'
 import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
+import { CompletedOffsets } from '../kafka/completed-offsets.js'
+import { Slots } from '../kafka/slots.js'
 import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
 import { silentLog, type Log } from '../log.js'
 
@@ -130,28 +132,44 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
     await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition })
   }
 
+  // Requests are handed to handlers as they are fetched, up to `concurrency` at once, and the
+  // consumer fetches on while they run; offsets are committed every COMMIT_INTERVAL_MS, up to the
+  // first request whose reply is not produced yet.
+  const slots = new Slots(concurrency)
+  const completed = new CompletedOffsets()
+  consumer.on(consumer.events.GROUP_JOIN, () => completed.reset())
+  const commit = async () => {
+    const offsets = completed.takeCommittable()
+    if (offsets.length > 0) await consumer.commitOffsets(offsets)
+  }
+  const committer = setInterval(() => {
+    commit().catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
+  }, COMMIT_INTERVAL_MS).unref()
+
   await producer.connect()
   await consumer.connect()
   await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
   await consumer.run({
-    // As for the reply consumer: no OffsetCommit round trip after every batch, at most one per
-    // interval, and only for requests whose replies were produced.
     autoCommit: false,
-    autoCommitInterval: COMMIT_INTERVAL_MS,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-      const { messages } = batch
-      let next = 0
-      const work = async () => {
-        while (next < messages.length && isRunning() && !isStale()) {
-          await answer(batch.topic, batch.partition, messages[next++])
-          await heartbeat()
-        }
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      const { messages, topic, partition } = batch
+      if (messages.length === 0) return
+      const done = completed.start(topic, partition, batch.lastOffset(), messages.length)
+      for (const message of messages) {
+        // Left unresolved, the rest of the batch is fetched again by whoever owns it next.
+        if (!isRunning() || isStale()) return
+        const wait = slots.acquire()
+        if (wait !== undefined) await wait
+        answer(topic, partition, message).catch((err: Error) => {
+          log.error({ err, topic, partition, offset: message.offset }, 'could not produce a reply')
+        }).finally(() => {
+          slots.release()
+          done()
+        })
+        resolveOffset(message.offset)
       }
-      await Promise.all(Array.from({ length: Math.min(concurrency, messages.length) }, work))
-      if (!isRunning() || isStale() || messages.length === 0) return
-      resolveOffset(batch.lastOffset())
-      await commitOffsetsIfNecessary()
+      await heartbeat()
     }
   })
   const readyTimeout = options.readyTimeout ?? 30_000
@@ -160,6 +178,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   const ok = await Promise.race([joined.then(() => true), timedOut])
   clearTimeout(timer)
   if (!ok) {
+    clearInterval(committer)
     await Promise.allSettled([consumer.disconnect(), producer.disconnect()])
     throw new Error(`createResponder: the consumer did not join group "${options.groupId}" within readyTimeout (${readyTimeout} ms)`)
   }
@@ -167,6 +186,11 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   return {
     stats: () => ({ ...stats }),
     async close () {
+      // Stop fetching, let the requests in hand be answered, commit them, then leave.
+      await consumer.stop()
+      await slots.drained()
+      clearInterval(committer)
+      await commit().catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
       await consumer.disconnect()
       await producer.disconnect()
     }
