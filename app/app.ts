@@ -26,6 +26,7 @@ export function build (options: BuildOptions): FastifyInstance {
     // The API owns its reply topic; the worker owns the request topic.
     createTopics: true,
     replyTopicPartitions: options.replyPartitions,
+    affinity: options.affinity,
     consumer: { heartbeatInterval: options.heartbeatMs, maxWaitTimeInMs: 100 }
   })
   app.register(quotesRoutes, { requestTopic: options.requestTopic, timeoutMs: options.timeoutMs })

@@ -10,6 +10,7 @@ const Env = Type.Object({
   REQUEST_TOPIC: Type.String({ minLength: 1, default: QUOTES_TOPIC }),
   REPLY_TOPIC: Type.String({ minLength: 1, default: 'quotes.replies' }),
   REPLY_PARTITIONS: Type.Integer({ minimum: 1, default: 3 }),
+  REPLY_AFFINITY: Type.Boolean({ default: true }),
   REPLY_GROUP_ID: Type.String({ minLength: 1, default: 'quotes-api' }),
   KEY_PREFIX: Type.String({ minLength: 1, default: 'quotes' }),
   REPLY_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 5000 }),
@@ -29,6 +30,8 @@ export interface AppConfig {
   /** Where the worker's replies come back; created with `replyPartitions` partitions when missing. */
   replyTopic: string
   replyPartitions: number
+  /** Ask the worker to reply on a partition this replica consumes (the plugin's `affinity`). */
+  affinity: boolean
   /** The reply consumer group that every replica of the API shares. */
   groupId: string
   /** Prefix of the Redis keys of handed-over replies. */
@@ -53,6 +56,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     requestTopic: e.REQUEST_TOPIC,
     replyTopic: e.REPLY_TOPIC,
     replyPartitions: e.REPLY_PARTITIONS,
+    affinity: e.REPLY_AFFINITY,
     groupId: e.REPLY_GROUP_ID,
     keyPrefix: e.KEY_PREFIX,
     timeoutMs: e.REPLY_TIMEOUT_MS,

@@ -64,7 +64,7 @@ export const DEFAULTS = {
   replyTopicPartitions: 3,
   configureKeyspaceEvents: false,
   readyTimeout: 30_000,
-  affinity: false
+  affinity: true
 } as const
 
 /**

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { KafkaReplyStats, ReplyRoute } from '../plugin/index.js'
-import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
 import { waitFor } from './helpers/wait.js'
 
 const square = (payload: unknown) => {
@@ -10,7 +10,8 @@ const square = (payload: unknown) => {
 
 t.test('three instances, one group, three reply partitions: 300 concurrent calls each get their own reply', async t => {
   const names = await freshTopics(3)
-  const apps = await startInstances(t, names, 3)
+  // Without affinity the worker's replies spread over all partitions: most cross Redis.
+  const apps = await startInstances(t, names, 3, { affinity: false })
   await startWorker(t, names, square)
 
   const calls = Array.from({ length: 300 }, (_, n) => apps[n % 3].inject({ method: 'POST', url: '/call', payload: { n } }))
@@ -75,7 +76,7 @@ t.test('onRoute tells how each reply arrived and which instance consumed it', as
 
 t.test('affinity: each instance asks for replies on a partition it consumes, so they resolve in memory', async t => {
   const names = await freshTopics(2)
-  const apps = [await startInstance(t, names, { affinity: true }), await startInstance(t, names, { affinity: true })]
+  const apps = await startInstances(t, names, 2) // affinity is on by default
   await startWorker(t, names, square)
 
   const responses = await Promise.all(Array.from({ length: 40 }, (_, n) =>

@@ -54,6 +54,8 @@ try {
     REQUEST_TOPIC: names.requestTopic,
     REPLY_TOPIC: names.replyTopic,
     REPLY_PARTITIONS: String(REPLY_PARTITIONS),
+    // Affinity off: replies land on either replica, so the table shows the hand-over through Redis.
+    REPLY_AFFINITY: 'false',
     REPLY_GROUP_ID: `${run}.api`,
     WORKER_GROUP_ID: `${run}.pricing`,
     KEY_PREFIX: names.keyPrefix,

@@ -57,9 +57,9 @@ export async function startInstance (t: Test, names: Names, overrides: Partial<K
 }
 
 /** Starts instances one after the other: each join rebalances the group. */
-export async function startInstances (t: Test, names: Names, count: number): Promise<FastifyInstance[]> {
+export async function startInstances (t: Test, names: Names, count: number, overrides: Partial<KafkaReplyOptions> = {}): Promise<FastifyInstance[]> {
   const apps: FastifyInstance[] = []
-  for (let i = 0; i < count; i++) apps.push(await startInstance(t, names))
+  for (let i = 0; i < count; i++) apps.push(await startInstance(t, names, overrides))
   return apps
 }
 
