@@ -125,3 +125,21 @@ t.test('malformed reply records are counted and skipped; other calls are unaffec
   t.equal(app.kafkaReply.stats().malformed, hostile.length, 'each hostile record counted')
   t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'no Redis key written for any of them')
 })
+
+t.test('a slow request does not hold up the requests fetched after it', async t => {
+  const names = await freshTopics(1)
+  const app = await startInstance(t, names)
+  const release = gate()
+  await startWorker(t, names, async payload => {
+    if ((payload as { slow?: boolean }).slow === true) await release.promise
+    return payload
+  })
+  t.teardown(release.open)
+
+  const slow = app.inject({ method: 'POST', url: '/call', payload: { n: 0, slow: true } })
+  await waitFor('the slow request to be sent', () => app.kafkaReply.stats().sent === 1)
+  const fast = await Promise.all([1, 2, 3, 4, 5].map(n => app.inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.same(fast.map(res => res.json().n), [1, 2, 3, 4, 5], 'answered while the slow one is still held')
+  release.open()
+  t.equal((await slow).statusCode, 200)
+})
