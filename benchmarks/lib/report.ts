@@ -62,7 +62,7 @@ export function chart ({ scenarios }: Results): string {
   const barW = 300
   const gap = 60
   const height = top + scenarios.length * rowH + 40
-  const width = labelW + barW * 2 + gap + 40
+  const width = labelW + barW * 2 + gap + 130 // room for the latency labels
   const maxRps = Math.max(...scenarios.map(s => s.requestsPerSec), 1)
   const maxMs = Math.max(...scenarios.map(s => s.latency.p99).filter(Number.isFinite), 1)
   const x2 = labelW + barW + gap
@@ -70,7 +70,7 @@ export function chart ({ scenarios }: Results): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${labelW}" y="20" font-weight="bold">Requests per second</text>`,
-    `<text x="${x2}" y="20" font-weight="bold">Latency, ms (p50, p97.5, p99)</text>`
+    `<text x="${x2}" y="20" font-weight="bold">Latency, ms (p50, p97.5, p99; labels p50 / p99)</text>`
   ]
   scenarios.forEach((s, i) => {
     const y = top + i * rowH
