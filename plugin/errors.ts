@@ -23,6 +23,8 @@ export const errors = {
   INVALID_REPLY: createError('FST_KAFKA_REPLY_INVALID_REPLY', 'The worker\'s reply does not match the expected schema: %s', 502),
   /** This instance already holds `maxPending` calls. */
   OVERLOADED: createError('FST_KAFKA_REPLY_OVERLOADED', 'Too many pending Kafka calls on this instance (%d)', 503),
+  /** Redis is unreachable: a reply could not be handed over, so the call is refused at once. */
+  REDIS_UNAVAILABLE: createError('FST_KAFKA_REPLY_REDIS_UNAVAILABLE', 'Redis is unavailable', 503),
   /** The request could not be published to Kafka. */
   PUBLISH_FAILED: createError('FST_KAFKA_REPLY_PUBLISH_FAILED', 'The request could not be published to Kafka', 503),
   /** The plugin is closing or closed; the call was not, or will not be, answered. */

@@ -144,7 +144,7 @@ export class KafkaReply {
 
     const pattern = keyspacePattern(db, options.keyPrefix, this.instanceId)
     const waiter = this.#waiter = new KeyspaceWaiter(redis, db, pattern, this.subscriberName, this.#log)
-    waiter.listen(key => { if (this.#pollInterval === undefined) this.#onKey(key) }, () => this.#sweep())
+    waiter.listen(key => { if (this.#pollInterval === undefined) this.#onKey(key) }, () => { this.#afterReconnect().catch(() => {}) })
     await waiter.start()
     if (options.configureKeyspaceEvents) await configureKeyspaceEvents(redis)
     await probeNotifications(redis, waiter, this.#keyBase, PROBE_TIMEOUT)
@@ -168,6 +168,12 @@ export class KafkaReply {
    */
   async request<T = unknown> (topic: string, payload: unknown, options: RequestOptions = {}, cancelHandle?: CancelHandle): Promise<T> {
     if (this.#state !== 'ready') throw new errors.CLOSING()
+    // Without Redis a reply consumed by another instance could not reach this one: refuse now
+    // rather than let the caller wait for its deadline.
+    if (this.#redis!.status !== 'ready' || !this.#waiter!.live) {
+      this.#stats.add('unavailable')
+      throw new errors.REDIS_UNAVAILABLE()
+    }
     const timeout = options.timeout ?? this.#options.timeout
     if (typeof topic !== 'string' || topic.length === 0) throw new errors.INVALID_CALL('topic must be a non-empty string')
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > this.#options.maxTimeout) {
@@ -366,6 +372,15 @@ export class KafkaReply {
   }
 
   /** After the subscriber reconnected: events may have been lost, so look up every pending key. */
+  async #afterReconnect (): Promise<void> {
+    // A restarted Redis has forgotten a CONFIG SET: set the flags again (where the plugin may)
+    // before looking for the replies that were written while no event could reach us.
+    if (this.#options.configureKeyspaceEvents) {
+      await configureKeyspaceEvents(this.#redis!).catch((err: Error) => this.#log.error({ err }, 'could not set notify-keyspace-events again'))
+    }
+    this.#sweep()
+  }
+
   #sweep (): void {
     const calls = this.#pending.calls()
     if (calls.length === 0) return

@@ -24,6 +24,8 @@ export interface KafkaReplyStats {
   overloaded: number
   /** Calls whose caller went away before the reply. */
   cancelled: number
+  /** Calls refused with 503 because Redis was unreachable. */
+  unavailable: number
 }
 
 export type Counter = Exclude<keyof KafkaReplyStats, 'pending'>
@@ -41,7 +43,8 @@ export class StatsCounters {
     remoteErrors: 0,
     malformed: 0,
     overloaded: 0,
-    cancelled: 0
+    cancelled: 0,
+    unavailable: 0
   }
 
   add (counter: Counter, by = 1): void {

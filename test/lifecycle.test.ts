@@ -1,7 +1,6 @@
-import t, { type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import t from 'tap'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { Kafka, logLevel } from 'kafkajs'
@@ -9,6 +8,7 @@ import { Redis } from 'ioredis'
 import kafkaReply from '../plugin/index.js'
 import { HEADERS, headerString } from '../plugin/protocol.js'
 import { freshTopics, instanceOptions, keysUnder, redisClient, startInstance } from './helpers/kafka-reply.js'
+import { privateRedis } from './helpers/private-redis.js'
 import { kafkaBrokers, within } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'
 
@@ -68,37 +68,9 @@ t.test('a replier that only echoes kafka_correlationId (as Spring\'s and NestJS\
   t.match(failed.json().message, /negative numbers are not allowed/)
 })
 
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
-
-/** A Redis of this test's own, with keyspace notifications off (as Redis ships). */
-async function privateRedis (t: Test): Promise<string> {
-  const port = await freePort()
-  const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(() => { server.kill() })
-  const url = `redis://127.0.0.1:${port}`
-  await waitFor('the private redis-server to answer', async () => {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null })
-    probe.on('error', () => {})
-    try {
-      return await probe.ping() === 'PONG'
-    } catch {
-      return false
-    } finally {
-      probe.disconnect()
-    }
-  })
-  return url
-}
-
 t.test('notifications off: ready() fails naming notify-keyspace-events; configureKeyspaceEvents turns them on', async t => {
   const names = await freshTopics(1)
-  const redis = await privateRedis(t)
+  const { url: redis } = await privateRedis(t)
 
   const refused = Fastify()
   t.teardown(() => refused.close())
