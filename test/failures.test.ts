@@ -28,6 +28,7 @@ t.test('no reply by the deadline: 504; the late reply leaves no key behind', asy
   for (const res of responses) {
     t.equal(res.statusCode, 504)
     t.match(res.json(), { code: 'FST_KAFKA_REPLY_TIMEOUT', message: 'No reply within 300 ms' })
+    t.notMatch(res.body, new RegExp(`${names.keyPrefix}|127\\.0\\.0\\.1|\\n\\s+at `), 'no Redis key, address or stack trace')
   }
   // Each request is either answered late (the reply is consumed and dropped) or, when the worker
   // reaches it after its deadline, skipped by the worker.
@@ -47,6 +48,8 @@ t.test('a worker error is a 502 with its message; a 4xx set by the worker passes
   t.equal(crash.statusCode, 502)
   t.match(crash.json(), { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', message: 'The worker failed: database exploded' })
   t.notMatch(crash.body, /at .*\.ts:\d+/, 'no stack trace')
+  t.notMatch(crash.body, /127\.0\.0\.1|9092|6379/, 'no broker or Redis address')
+  t.notMatch(crash.body, new RegExp(names.keyPrefix), 'no Redis key')
 
   const invalid = await app.inject({ method: 'POST', url: '/call', payload: { n: 7, fail: 'invalid' } })
   t.equal(invalid.statusCode, 422)

@@ -1,0 +1,31 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
+import { privateRedis } from './helpers/private-redis.js'
+
+t.test('a Redis ACL user limited to the key prefix and its own notification channels is enough', async t => {
+  const names = await freshTopics(1)
+  const redis = await privateRedis(t)
+  const ids = ['replica-a', 'replica-b']
+  const admin = new Redis(redis.url)
+  t.teardown(() => { admin.disconnect() })
+  await admin.config('SET', 'notify-keyspace-events', 'K$')
+  // PSUBSCRIBE is checked against the user's channel patterns literally: one pattern per instance.
+  await admin.call('ACL', 'SETUSER', 'kafka-reply', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
+    ...ids.map(id => `&__keyspace@0__:${names.keyPrefix}:{${id}}:*`),
+    '-@all', '+set', '+getdel', '+del', '+psubscribe', '+ping', '+info', '+client|setname')
+  const url = redis.url.replace('redis://', 'redis://kafka-reply:s3cret@')
+
+  const apps = []
+  for (const instanceId of ids) apps.push(await startInstance(t, names, { redis: url, instanceId }))
+  await startWorker(t, names, payload => payload)
+
+  const responses = await Promise.all(apps.map((app, n) => app.inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.same(responses.map(res => res.statusCode), [200, 200])
+  t.same(responses.map(res => res.json().n), [0, 1])
+  t.equal(apps.reduce((sum, app) => sum + app.kafkaReply.stats().resolvedViaRedis, 0), 1, 'one reply crossed Redis under the ACL user')
+
+  const limited = new Redis(url)
+  t.teardown(() => { limited.disconnect() })
+  await t.rejects(limited.set('someone-else:key', '1'), /NOPERM/, 'the user cannot touch keys outside the prefix')
+})
