@@ -1,7 +1,7 @@
 // The Kafka half of the stack: probe a broker, or start a single-node KRaft one.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import kafkajs from 'kafkajs'
@@ -83,26 +83,30 @@ background.threads=2
 
 /**
  * Starts a broker at the first address of KAFKA_BROKERS (which must be on 127.0.0.1) and
- * returns once it answers. The data dir is formatted afresh each start: it is a scratch broker.
+ * returns once it answers. The data dir is formatted afresh each start (it is a scratch broker),
+ * unless `keepData` is set: then the broker comes back with its topics, groups and offsets, as
+ * after a restart (the fault suite's broker-restart scenario).
  */
-export async function startKafka (brokers, log, timeoutMs = 90_000) {
+export async function startKafka (brokers, log, timeoutMs = 90_000, { keepData = false } = {}) {
   const address = localAddress(brokers[0])
   requireJava()
   const jars = join(await kafkaJars(KAFKA_VERSION, log), '*')
-  rmSync(KAFKA_DIR, { recursive: true, force: true })
-  mkdirSync(KAFKA_DIR, { recursive: true })
   const props = join(KAFKA_DIR, 'server.properties')
-  writeFileSync(props, serverProperties(address))
   const jvm = [
     '-cp', jars,
     `-Dlog4j2.configurationFile=${join(STACK_DIR, 'log4j2.properties')}`,
     KAFKA_MARKER
   ]
-  const clusterId = randomBytes(16).toString('base64url') // 22 characters, as Kafka wants
-  // `--cluster-id=<id>`, not `-t <id>`: an id may start with '-', which would read as an option.
-  const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' })
-  if (format.status !== 0) {
-    throw new StackError(`formatting the Kafka log dir failed:\n${format.stdout}${format.stderr}`)
+  if (!keepData || !existsSync(props)) {
+    rmSync(KAFKA_DIR, { recursive: true, force: true })
+    mkdirSync(KAFKA_DIR, { recursive: true })
+    writeFileSync(props, serverProperties(address))
+    const clusterId = randomBytes(16).toString('base64url') // 22 characters, as Kafka wants
+    // `--cluster-id=<id>`, not `-t <id>`: an id may start with '-', which would read as an option.
+    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' })
+    if (format.status !== 0) {
+      throw new StackError(`formatting the Kafka log dir failed:\n${format.stdout}${format.stderr}`)
+    }
   }
 
   const stdoutLog = join(KAFKA_DIR, 'stdout.log')

@@ -30,4 +30,5 @@ interface Options { log?: (line: string) => void }
 
 export function up (options?: Options): Promise<UpResult>
 export function down (options?: Options): Promise<DownResult>
+export function restartKafka (options?: Options & { pauseMs?: number }): Promise<ServerInfo>
 export function status (): Promise<StatusResult>

@@ -1,5 +1,6 @@
 // Brings up, stops and reports the Kafka broker and Redis that the tests and the app run against.
 // Reuses servers that already answer; starts (and later stops) only what is missing.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describeKafka, kafkaBrokers, startKafka, waitForKafka } from './kafka.mjs'
 import { StackError, shown } from './paths.mjs'
 import { clearState, ownedProcess, stopProcess, withLock } from './proc.mjs'
@@ -74,6 +75,21 @@ export async function down ({ log = console.log } = {}) {
       result[name] = { action: how, pid: owned.pid, address: owned.address }
     }
     return result
+  })
+}
+
+/**
+ * Stops the broker the stack started and starts it again on the same data: topics, groups and
+ * committed offsets survive, as in a broker restart. `pauseMs` is how long it stays down.
+ */
+export async function restartKafka ({ log = console.log, pauseMs = 0 } = {}) {
+  return withLock('stack', 120_000, log, async () => {
+    const owned = ownedProcess('kafka')
+    if (!owned) throw new StackError('restartKafka: the broker was not started by the stack, so it is not the stack\'s to restart')
+    await stopProcess(owned.pid, 20_000)
+    clearState('kafka')
+    await sleep(pauseMs)
+    return described(kafkaBrokers().join(','), await startKafka(kafkaBrokers(), log, 90_000, { keepData: true }), 'started')
   })
 }
 
