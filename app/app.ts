@@ -27,7 +27,7 @@ export function build (options: BuildOptions): FastifyInstance {
     createTopics: true,
     replyTopicPartitions: options.replyPartitions,
     affinity: options.affinity,
-    consumer: { heartbeatInterval: options.heartbeatMs, maxWaitTimeInMs: 100 }
+    consumer: { heartbeatInterval: options.heartbeatMs, sessionTimeout: options.sessionTimeoutMs, maxWaitTimeInMs: 100 }
   })
   app.register(quotesRoutes, { requestTopic: options.requestTopic, timeoutMs: options.timeoutMs })
   app.register(healthRoutes)

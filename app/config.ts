@@ -16,6 +16,7 @@ const Env = Type.Object({
   REPLY_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 5000 }),
   INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
   KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 3000 }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   LOG_LEVEL: Type.String({ default: 'info' })
 })
 
@@ -42,6 +43,8 @@ export interface AppConfig {
   instanceId: string | undefined
   /** Kafka consumer heartbeat, ms: lower means quicker rebalances when replicas come and go. */
   heartbeatMs: number
+  /** Kafka consumer session timeout, ms: how long a replica that died without leaving keeps its reply partitions. */
+  sessionTimeoutMs: number
   logLevel: string
 }
 
@@ -62,6 +65,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     timeoutMs: e.REPLY_TIMEOUT_MS,
     instanceId: e.INSTANCE_ID,
     heartbeatMs: e.KAFKA_HEARTBEAT_MS,
+    sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL
   }
 }

@@ -12,6 +12,7 @@ const Env = Type.Object({
   SLOW_MS: Type.Integer({ minimum: 0, default: 8000 }),
   CONCURRENCY: Type.Integer({ minimum: 1, default: 16 }),
   KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 3000 }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' })
 })
 
@@ -30,6 +31,8 @@ export interface WorkerConfig {
   slowMs: number
   concurrency: number
   heartbeatMs: number
+  /** Kafka consumer session timeout, ms: how long a worker that died without leaving keeps its partitions. */
+  sessionTimeoutMs: number
   logLevel: Static<typeof Env>['LOG_LEVEL']
 }
 
@@ -46,6 +49,7 @@ export function loadWorkerConfig (env: NodeJS.ProcessEnv = process.env): WorkerC
     slowMs: e.SLOW_MS,
     concurrency: e.CONCURRENCY,
     heartbeatMs: e.KAFKA_HEARTBEAT_MS,
+    sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL
   }
 }

@@ -28,7 +28,7 @@ export async function startWorker (config: WorkerConfig, log: Logger): Promise<P
       handlers: { [config.requestTopic]: pricing({ ...config, signal: shutdown.signal }) },
       concurrency: config.concurrency,
       logger: log,
-      consumer: { heartbeatInterval: config.heartbeatMs, maxWaitTimeInMs: 100 }
+      consumer: { heartbeatInterval: config.heartbeatMs, sessionTimeout: config.sessionTimeoutMs, maxWaitTimeInMs: 100 }
     })
   } catch (err) {
     shutdown.abort()
