@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util'
+
+/** The suite's command-line options, checked. */
+export interface SuiteOptions {
+  quick: boolean
+  /** Load per scenario, ms (a scenario may need more). */
+  durationMs: number
+  /** Requests per second. */
+  rate: number
+  /** The replicas' reply deadline, ms. */
+  timeoutMs: number
+  logLevel: string
+  /** Where to write every child's output and every call of each scenario, for a closer look. */
+  logs: string | undefined
+  /** Scenario names to run; all when undefined. */
+  only: string[] | undefined
+}
+
+/**
+ * --duration S (default 60), --quick (10 s each), --rate N (default 1500 req/s: about a quarter of
+ * the `plugin-mixed` benchmark's 6000 req/s, since here the load generator, two replicas that
+ * validate and serialize each quote, the worker, the broker and Redis share two cores), --timeout
+ * MS (default 2000, so deadlines pass quickly), --log-level (of the children, default warn: info
+ * logs two lines per request), --logs DIR (children's output and each scenario's calls), --only a,b.
+ */
+export function parseOptions (argv: string[], names: string[]): SuiteOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string', default: '60' },
+      rate: { type: 'string', default: '1500' },
+      timeout: { type: 'string', default: '2000' },
+      'log-level': { type: 'string', default: 'warn' },
+      logs: { type: 'string' },
+      only: { type: 'string' }
+    }
+  })
+  const only = values.only?.split(',')
+  const unknown = only?.filter(name => !names.includes(name)) ?? []
+  if (unknown.length > 0) throw new Error(`--only names no scenario ${unknown.join(', ')}; there are: ${names.join(', ')}`)
+  const quick = values.quick === true
+  return {
+    quick,
+    durationMs: (quick ? 10 : positive('duration', values.duration)) * 1000,
+    rate: positive('rate', values.rate),
+    timeoutMs: positive('timeout', values.timeout),
+    logLevel: values['log-level'] ?? 'warn',
+    logs: values.logs,
+    only
+  }
+}
+
+function positive (name: string, value: string | undefined): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a whole number above 0, not ${value}`)
+  return n
+}

@@ -1,0 +1,91 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { table } from '../../app/demo/table.js'
+import type { Crash } from './cluster.js'
+import type { Tally } from './tally.js'
+import type { Check } from './types.js'
+
+/** One scenario's outcome, as written to results/latest.json. */
+export interface ScenarioResult {
+  name: string
+  description: string
+  passed: boolean
+  /** Why the scenario could not run to its end, when it could not. */
+  error?: string
+  /** How long the load ran, s. */
+  loadS: number
+  /** The scenario from first topic to last process stopped, s. */
+  wallS: number
+  tally: Tally
+  /** Requests due while no replica was up (not sent). */
+  skipped: number
+  keysLeft: number
+  /** Up to 10 of the keys left, to look at. */
+  keySample: string[]
+  crashes: Crash[]
+  checks: Check[]
+  marks: Record<string, number>
+  notes: Record<string, unknown>
+  /** Each replica's /stats when the load had drained. */
+  stats: Record<string, unknown>
+}
+
+/** The whole run, as written to results/latest.json. */
+export interface SuiteResults {
+  startedAt: string
+  wallS: number
+  config: Record<string, unknown>
+  scenarios: ScenarioResult[]
+}
+
+const HEADERS = ['scenario', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'keys left', 'crashes', 'result']
+
+function row (s: ScenarioResult): Array<string | number> {
+  const t = s.tally
+  return [s.name, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, s.keysLeft, s.crashes.length, s.passed ? 'pass' : 'FAIL']
+}
+
+/** The plain-text table printed at the end of a run. */
+export function textTable (scenarios: ScenarioResult[]): string {
+  return table(HEADERS, scenarios.map(row))
+}
+
+/** What each column counts, printed under both tables. */
+export const LEGEND = [
+  'answered: 200 carrying the request\'s own quote. crossed: 200 carrying another request\'s (or no valid) quote.',
+  '503 and client err: on replicas that were up. to stopped: 503 or connection errors of calls whose replica the suite was stopping or had killed.',
+  'lost: no answer at all within the deadline plus margin. keys left: SCAN of the scenario\'s prefix after the last deadline plus grace.',
+  'crashes: children that exited unasked, or did not exit 0 on SIGTERM. A scenario passes with zero crossed, lost, keys left and crashes, and its own checks.'
+]
+
+/** Writes latest.json and latest.md under `dir`. */
+export function writeResults (dir: string, results: SuiteResults): void {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(join(dir, 'latest.md'), markdown(results))
+}
+
+function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): string {
+  const lines = [
+    `Fault suite, ${startedAt}, ${wallS.toFixed(0)} s in all: ${config.rate} req/s open loop, ${config.durationS} s of load per scenario (at least), ` +
+      `reply deadline ${config.timeoutMs} ms, ${config.replicas} app replicas and 1 worker unless a scenario says otherwise.`,
+    '',
+    `| ${HEADERS.join(' | ')} |`,
+    `| --- |${' ---: |'.repeat(HEADERS.length - 2)} --- |`,
+    ...scenarios.map(s => `| ${row(s).map((cell, i) => i === 0 ? `\`${cell}\`` : String(cell)).join(' | ')} |`),
+    '',
+    ...LEGEND.map(line => `${line}  `),
+    ''
+  ]
+  for (const s of scenarios) {
+    lines.push(`### \`${s.name}\`: ${s.passed ? 'pass' : 'FAIL'}`, '', s.description, '')
+    if (s.error !== undefined) lines.push(`Did not run to its end: ${s.error}`, '')
+    for (const check of s.checks) lines.push(`- ${check.ok ? 'ok' : 'FAILED'}: ${check.claim}`)
+    for (const crash of s.crashes) lines.push(`- crash: ${crash.name} ${crash.why} (${crash.signal ?? crash.code})`)
+    if (s.keysLeft > 0) lines.push(`- keys left, e.g. ${s.keySample.map(k => `\`${k}\``).join(', ')}`)
+    const marks = Object.entries(s.marks).map(([label, ms]) => `${label} at ${(ms / 1000).toFixed(1)} s`)
+    if (marks.length > 0) lines.push(`- ${marks.join('; ')}`)
+    lines.push('')
+  }
+  return lines.join('\n')
+}

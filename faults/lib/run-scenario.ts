@@ -1,0 +1,187 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import { Cluster, type Replica } from './cluster.js'
+import { OpenLoop, quoteRequest } from './load.js'
+import { keysUnder } from './redis.js'
+import type { ScenarioResult } from './report.js'
+import { tally } from './tally.js'
+import type { FaultContext, Scenario } from './types.js'
+
+/** What every scenario shares: the stack, and the suite's settings. */
+export interface SuiteContext {
+  kafkaBrokers: string[]
+  redisUrl: string
+  redis: Redis
+  createTopics: (topics: Array<[string, number]>) => Promise<void>
+  /** Unique per run of the suite: part of every topic, group and key prefix. */
+  runId: string
+  rate: number
+  durationMs: number
+  timeoutMs: number
+  replicas: number
+  logLevel: string
+  /** Directory for children's output and each scenario's calls, when asked for. */
+  logs: string | undefined
+}
+
+/** The app's replyGrace (the plugin's default, which the reference app keeps): how long a stored reply outlives its deadline. */
+const REPLY_GRACE_MS = 1000
+/** A request with no answer this long after its deadline counts as lost. */
+const ANSWER_MARGIN_MS = 3000
+/** Keys are looked for this long after the last deadline plus grace: Redis expires keys on its own clock. */
+const KEY_MARGIN_MS = 500
+/**
+ * Untracked load rising to the full rate before the measured load: every process's code is cold
+ * and the client opens its connections at first, which at full rate at once queues requests for
+ * seconds, beyond their deadline.
+ */
+const WARM_UP_MS = 3000
+const REPLY_PARTITIONS = 2
+const REQUEST_PARTITIONS = 2
+
+const running = new Set<Cluster>()
+
+/** SIGKILLs every child of every scenario still running: for a suite that must give up at once. */
+export function killEverything (): void {
+  for (const cluster of running) cluster.killAll()
+}
+
+/**
+ * Runs one scenario on fresh topics, groups and key prefix: starts the worker and the replicas,
+ * sends the load while the scenario's fault runs, waits for every call to end and every deadline
+ * to pass, looks for keys left, and stops everything it started, also when something failed.
+ */
+export async function runScenario (scenario: Scenario, suite: SuiteContext): Promise<ScenarioResult> {
+  const wallStarted = performance.now()
+  const id = `faults-${suite.runId}-${scenario.name}`
+  const names = { requestTopic: `${id}.quotes.requests`, replyTopic: `${id}.quotes.replies`, keyPrefix: id }
+  const env = {
+    KAFKA_BROKERS: suite.kafkaBrokers.join(','),
+    REDIS_URL: suite.redisUrl,
+    REQUEST_TOPIC: names.requestTopic,
+    REQUEST_PARTITIONS: String(REQUEST_PARTITIONS),
+    REPLY_TOPIC: names.replyTopic,
+    REPLY_PARTITIONS: String(REPLY_PARTITIONS),
+    REPLY_GROUP_ID: `${id}.api`,
+    WORKER_GROUP_ID: `${id}.pricing`,
+    KEY_PREFIX: names.keyPrefix,
+    REPLY_TIMEOUT_MS: String(suite.timeoutMs),
+    // A little work per quote, and enough concurrency that the worker is not what limits the rate.
+    WORK_MS: '2',
+    CONCURRENCY: '64',
+    // Quick rebalances, and a process killed without leaving the group is out of it after 6 s
+    // (the broker's smallest session timeout by default) rather than kafkajs's 30 s.
+    KAFKA_HEARTBEAT_MS: '500',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    LOG_LEVEL: suite.logLevel,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...scenario.appEnv
+  }
+  const durationMs = Math.max(suite.durationMs, scenario.minDurationMs ?? 0)
+  const loadOptions = { rate: suite.rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, targets: (): readonly Replica[] => cluster.up }
+  const warm = new OpenLoop({ ...loadOptions, rampMs: WARM_UP_MS })
+  const load: OpenLoop = new OpenLoop(loadOptions)
+  if (suite.logs !== undefined) mkdirSync(suite.logs, { recursive: true })
+  const cluster: Cluster = new Cluster(env, (): number => load.now(), suite.logs === undefined ? undefined : { dir: suite.logs, prefix: scenario.name })
+  running.add(cluster)
+  const marks: Record<string, number> = {}
+  const notes: Record<string, unknown> = {}
+  const log = (line: string) => console.log(`  ${(load.now() / 1000).toFixed(1).padStart(6)} s  ${line}`)
+  let error: string | undefined
+  let stats: Record<string, unknown> = {}
+  let keys: string[] | undefined
+  let loadS = 0
+
+  console.log(`\n${scenario.name}: ${scenario.description}`)
+  try {
+    await suite.createTopics([[names.requestTopic, REQUEST_PARTITIONS], [names.replyTopic, REPLY_PARTITIONS]])
+    // allSettled: when one fails to start, the others are still waited for and stopped below.
+    const started = await Promise.allSettled([cluster.startWorker(), ...Array.from({ length: scenario.replicas ?? suite.replicas }, () => cluster.startReplica())])
+    for (const result of started) if (result.status === 'rejected') throw result.reason
+    await Promise.all(cluster.up.map(warmUp))
+    warm.start()
+    await sleep(WARM_UP_MS)
+    // No pause between the two: the rate stays steady; the warm-up's last calls end on their own.
+    warm.stop()
+    load.start()
+    log(`load: ${suite.rate} req/s over ${cluster.up.map(r => r.name).join(', ')} for ${durationMs / 1000} s at least`)
+    const ctx: FaultContext = {
+      cluster,
+      redis: suite.redis,
+      keyPrefix: names.keyPrefix,
+      durationMs,
+      timeoutMs: suite.timeoutMs,
+      now: () => load.now(),
+      sleep: ms => sleep(Math.max(0, ms)),
+      mark: label => {
+        marks[label] ??= load.now()
+        log(label)
+      },
+      note: (key, value) => { notes[key] = value }
+    }
+    await Promise.all([sleep(durationMs), scenario.fault?.(ctx)])
+    load.stop()
+    loadS = load.now() / 1000
+    log(`load stopped: ${load.calls.length} requests sent; waiting for the last answers`)
+    await load.drained()
+    stats = Object.fromEntries(await Promise.all(cluster.up.map(async r => [r.name, await cluster.stats(r)])))
+    const lastDeadline = (load.calls.at(-1)?.sentAt ?? 0) + suite.timeoutMs
+    await sleep(Math.max(0, lastDeadline + REPLY_GRACE_MS + KEY_MARGIN_MS - load.now()))
+    keys = await keysUnder(suite.redis, names.keyPrefix)
+  } catch (err) {
+    error = (err as Error).stack ?? String(err)
+    console.log(`  ${scenario.name} did not run to its end: ${error}`)
+  } finally {
+    warm.stop()
+    load.stop()
+    await Promise.all([warm.drained(), load.drained()])
+    await cluster.stopAll()
+    running.delete(cluster)
+  }
+
+  if (suite.logs !== undefined) writeFileSync(join(suite.logs, `${scenario.name}-calls.json`), JSON.stringify({ marks, stoppedAt: Object.fromEntries(cluster.stoppedAt), calls: load.calls }))
+  notes.warmUp = { ...tally(warm.calls, cluster.stoppedAt), rampMs: WARM_UP_MS }
+  const record = { calls: load.calls, tally: tally(load.calls, cluster.stoppedAt), marks, notes, stoppedAt: cluster.stoppedAt, timeoutMs: suite.timeoutMs }
+  const checks = error === undefined ? scenario.checks?.(record) ?? [] : []
+  const t = record.tally
+  const keysLeft = keys?.length ?? -1
+  const passed = error === undefined && t.crossed === 0 && t.lost === 0 && keysLeft === 0 && cluster.crashes.length === 0 && checks.every(c => c.ok)
+  for (const check of checks) console.log(`  ${check.ok ? 'ok' : 'FAILED'}: ${check.claim}`)
+  for (const crash of cluster.crashes) console.log(`  crash: ${crash.name} ${crash.why} (${crash.signal ?? crash.code})\n${crash.output.map(l => `    ${l}`).join('\n')}`)
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    passed,
+    ...(error === undefined ? {} : { error }),
+    loadS,
+    wallS: (performance.now() - wallStarted) / 1000,
+    tally: t,
+    skipped: load.skipped,
+    keysLeft,
+    keySample: (keys ?? []).slice(0, 10),
+    crashes: cluster.crashes,
+    checks,
+    marks,
+    notes,
+    stats
+  }
+}
+
+/** One untimed quote per replica: a producer fetches topic metadata on its first send. */
+async function warmUp (replica: Replica): Promise<void> {
+  let last = ''
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const res = await fetch(`http://127.0.0.1:${replica.port}/quotes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(quoteRequest(0)),
+      signal: AbortSignal.timeout(10_000)
+    })
+    last = `${res.status} ${await res.text()}`
+    if (res.ok) return
+  }
+  throw new Error(`${replica.name} did not answer a warm-up quote: ${last}`)
+}

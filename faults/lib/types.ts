@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis'
+import type { Call } from './load.js'
+import type { Cluster } from './cluster.js'
+import type { Tally } from './tally.js'
+
+/** A claim a scenario makes beyond the suite's zeros, and whether it held. */
+export interface Check {
+  claim: string
+  ok: boolean
+}
+
+/** What a scenario's fault sees while the load runs. */
+export interface FaultContext {
+  cluster: Cluster
+  redis: Redis
+  keyPrefix: string
+  /** How long the load runs at least, ms. */
+  durationMs: number
+  /** The replicas' reply deadline, ms. */
+  timeoutMs: number
+  /** ms since the load started. */
+  now: () => number
+  /** Sleeps `ms` (a fault is timed against the load's clock). */
+  sleep: (ms: number) => Promise<void>
+  /** Records (and prints) that something happened now, e.g. `worker killed`. */
+  mark: (label: string) => void
+  /** Stores a figure in the scenario's results, e.g. how many connections were killed. */
+  note: (key: string, value: unknown) => void
+}
+
+/** What a scenario's checks see once the load has drained. */
+export interface RunRecord {
+  calls: readonly Call[]
+  tally: Tally
+  /** label -> ms since the load started (the first mark of that label). */
+  marks: Record<string, number>
+  notes: Record<string, unknown>
+  /** When (ms since the load started) the harness began stopping or killed each replica. */
+  stoppedAt: ReadonlyMap<string, number>
+  timeoutMs: number
+}
+
+/** One fault scenario: a file under faults/scenarios/, listed in faults/scenarios/index.ts. */
+export interface Scenario {
+  name: string
+  /** One line: what breaks and what must still hold. */
+  description: string
+  /** App replicas started before the load (default 2). */
+  replicas?: number
+  /** Extra environment of the app replicas, e.g. `{ REPLY_AFFINITY: 'false' }`. */
+  appEnv?: Record<string, string>
+  /** Shortest load this scenario needs to show anything, ms (it outlasts --quick's duration if need be). */
+  minDurationMs?: number
+  /**
+   * Breaks things while the load runs. The load goes on until both the duration has passed and
+   * this has resolved, so a fault may end with the traffic it wants to see afterwards.
+   */
+  fault?: (ctx: FaultContext) => Promise<void>
+  /** Claims of this scenario beyond the suite's zeros (crossed, lost, keys left, crashes). */
+  checks?: (run: RunRecord) => Check[]
+}

@@ -1,0 +1,79 @@
+// npm run test:faults: steady load through the reference app and worker, each scenario breaking
+// something. Prints a table, writes results/latest.{json,md}, exits 1 when a scenario failed.
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Kafka, logLevel } from 'kafkajs'
+import { Redis } from 'ioredis'
+import type * as Stack from '../stack/stack.mjs'
+import { projectRoot } from '../app/demo/paths.js'
+import { parseOptions } from './lib/options.js'
+import { LEGEND, textTable, writeResults, type ScenarioResult } from './lib/report.js'
+import { killEverything, runScenario, type SuiteContext } from './lib/run-scenario.js'
+import { scenarios } from './scenarios/index.js'
+
+const options = parseOptions(process.argv.slice(2), scenarios.map(s => s.name))
+const chosen = scenarios.filter(s => options.only === undefined || options.only.includes(s.name))
+const started = performance.now()
+const startedAt = new Date().toISOString()
+
+// A scenario that hangs must not leave children behind: give up on the whole suite.
+const WATCHDOG_MS = chosen.length * (options.durationMs + 120_000)
+const watchdog = setTimeout(() => {
+  console.error(`faults: not done after ${WATCHDOG_MS / 1000} s, killing every child`)
+  killEverything()
+  process.exit(1)
+}, WATCHDOG_MS)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killEverything()
+    process.exit(130)
+  })
+}
+
+const stack = await import(pathToFileURL(join(projectRoot, 'stack/stack.mjs')).href) as typeof Stack
+const { kafkaBrokers, redisUrl } = await stack.up({ log: line => console.log(`  ${line}`) })
+const redis = new Redis(redisUrl)
+const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'faults-admin', logLevel: logLevel.WARN }).admin()
+await admin.connect()
+
+const suite: SuiteContext = {
+  kafkaBrokers,
+  redisUrl,
+  redis,
+  createTopics: async topics => {
+    await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
+  },
+  runId: randomBytes(3).toString('hex'),
+  rate: options.rate,
+  durationMs: options.durationMs,
+  timeoutMs: options.timeoutMs,
+  replicas: 2,
+  logLevel: options.logLevel,
+  logs: options.logs
+}
+console.log(`faults: ${chosen.map(s => s.name).join(', ')}; ${options.rate} req/s, ${options.durationMs / 1000} s of load each, deadline ${options.timeoutMs} ms, run ${suite.runId}`)
+
+const results: ScenarioResult[] = []
+try {
+  for (const scenario of chosen) results.push(await runScenario(scenario, suite))
+} finally {
+  await admin.disconnect()
+  redis.disconnect()
+  clearTimeout(watchdog)
+}
+
+const wallS = (performance.now() - started) / 1000
+const { only: _only, logs: _logs, ...config } = options
+writeResults(join(projectRoot, 'faults', 'results'), {
+  startedAt,
+  wallS,
+  config: { ...config, durationS: options.durationMs / 1000, replicas: suite.replicas },
+  scenarios: results
+})
+console.log(`\n${textTable(results)}\n\n${LEGEND.join('\n')}`)
+const failed = results.filter(r => !r.passed)
+console.log(failed.length === 0
+  ? `\nfaults: all ${results.length} scenarios passed in ${wallS.toFixed(0)} s (faults/results/latest.md)`
+  : `\nfaults: ${failed.length} of ${results.length} scenarios FAILED (${failed.map(r => r.name).join(', ')}) in ${wallS.toFixed(0)} s (faults/results/latest.md)`)
+process.exitCode = failed.length === 0 ? 0 : 1
