@@ -58,6 +58,9 @@ function awaitKafka (this: FastifyReply, topic: string, payload: unknown, option
     (err: Error & { statusCode?: number }) => {
       reply.raw.off('close', onClose)
       if (err.statusCode === 503) reply.header('retry-after', String(reply.server.kafkaReply.retryAfter))
+      // Answered because the server is closing: without this the client keeps the connection
+      // alive, and the server's close() waits for it until the keep-alive timeout.
+      if (err instanceof errors.CLOSING) reply.header('connection', 'close')
       throw err
     }
   )

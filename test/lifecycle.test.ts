@@ -24,6 +24,7 @@ t.test('close while calls wait: they fail at once with 503 and the process exits
   const result = JSON.parse(output)
   t.same(result.statuses, [503, 503, 503])
   t.same(result.codes, ['FST_KAFKA_REPLY_CLOSING', 'FST_KAFKA_REPLY_CLOSING', 'FST_KAFKA_REPLY_CLOSING'])
+  t.same(result.connection, ['close', 'close', 'close'], 'clients are told to drop the connection, so the server can close')
   t.ok(result.closeMs < 30_000, 'the waiting calls did not hold close() to their 60 s deadline')
 })
 
