@@ -51,6 +51,7 @@ export interface KafkaReplyHealth {
 }
 
 const PROBE_TIMEOUT = 2000
+const PRODUCER_DRAIN_MS = 10_000
 const LAST_LOOK_TIMEOUT = 500
 /** How far in the future a reply's deadline may lie beyond maxTimeout (clock skew between hosts). */
 const CLOCK_SKEW = 5000
@@ -250,7 +251,7 @@ export class KafkaReply {
     this.stopAccepting()
     const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([
       this.#consumer?.close(),
-      this.#producer?.disconnect(),
+      this.#closeProducer(),
       this.#waiter?.close()
     ])
     if (this.#ownsRedis && this.#redis !== undefined) {
@@ -262,6 +263,16 @@ export class KafkaReply {
     for (const result of results) {
       if (result.status === 'rejected') this.#log.warn({ err: result.reason }, 'error while closing fastify-kafka-reply')
     }
+  }
+
+  async #closeProducer (): Promise<void> {
+    if (this.#producer === undefined) return
+    // A send still retrying (the broker away) would reconnect after disconnect(): let it end first,
+    // but not for longer than a retry round takes when the broker does not come back.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.#batcher?.idle(), new Promise(resolve => { timer = setTimeout(resolve, PRODUCER_DRAIN_MS) })])
+    clearTimeout(timer)
+    await this.#producer.disconnect()
   }
 
   #publish (topic: string, value: string, correlation: Correlation, options: RequestOptions): void {

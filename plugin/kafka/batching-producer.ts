@@ -17,9 +17,20 @@ export class BatchingProducer {
   #queue: Queued[] = []
   #scheduled = false
   #inFlight = false
+  #idle: Array<() => void> = []
 
   constructor (producer: Producer) {
     this.#producer = producer
+  }
+
+  /**
+   * Resolves once nothing is queued or in flight. Wait for it before disconnecting: kafkajs retries
+   * a failed send after a pause, and a retry after disconnect() opens a new connection that
+   * nothing closes.
+   */
+  idle (): Promise<void> {
+    if (!this.#scheduled && !this.#inFlight && this.#queue.length === 0) return Promise.resolve()
+    return new Promise(resolve => this.#idle.push(resolve))
   }
 
   /** Resolves when the broker acknowledged the message. */
@@ -52,6 +63,7 @@ export class BatchingProducer {
     } finally {
       this.#inFlight = false
       if (this.#queue.length > 0) this.#schedule()
+      else for (const resolve of this.#idle.splice(0)) resolve()
     }
   }
 }

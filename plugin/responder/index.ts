@@ -138,13 +138,17 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   const slots = new Slots(concurrency)
   const completed = new CompletedOffsets()
   consumer.on(consumer.events.GROUP_JOIN, () => completed.reset())
-  const commit = async () => {
-    const offsets = completed.takeCommittable()
-    if (offsets.length > 0) await consumer.commitOffsets(offsets)
+  let committing: Promise<void> = Promise.resolve()
+  // One commit at a time; close() waits for the last one, since a commit still retrying after
+  // disconnect() would open a new connection that nothing closes.
+  const commit = () => {
+    committing = committing.then(async () => {
+      const offsets = completed.takeCommittable()
+      if (offsets.length > 0) await consumer.commitOffsets(offsets)
+    }).catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
+    return committing
   }
-  const committer = setInterval(() => {
-    commit().catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
-  }, COMMIT_INTERVAL_MS).unref()
+  const committer = setInterval(commit, COMMIT_INTERVAL_MS).unref()
 
   await producer.connect()
   await consumer.connect()
@@ -187,12 +191,18 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
     stats: () => ({ ...stats }),
     async close () {
       // Stop fetching, let the requests in hand be answered, commit them, then leave.
+      log.debug({}, 'responder closing: stopping the consumer')
       await consumer.stop()
+      log.debug({}, 'responder closing: waiting for the requests in hand')
       await slots.drained()
       clearInterval(committer)
-      await commit().catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
+      log.debug({}, 'responder closing: committing')
+      await commit()
+      log.debug({}, 'responder closing: disconnecting')
       await consumer.disconnect()
+      await batcher.idle()
       await producer.disconnect()
+      log.debug({}, 'responder closed')
     }
   }
 }
