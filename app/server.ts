@@ -30,6 +30,13 @@ async function close (signal: string): Promise<void> {
   }
   // An IPC channel to a parent keeps the process alive: let it go.
   if (process.connected) process.disconnect()
+  // After a broker outage kafkajs can keep a reconnected socket that its disconnect() no longer
+  // knows about; it would hold the process open until the supervisor's SIGKILL. Everything is
+  // closed by now: if the process is still here in a second, leave.
+  setTimeout(() => {
+    console.error(`exiting with resources still open: ${process.getActiveResourcesInfo().join(', ')}`)
+    process.exit()
+  }, 1000).unref()
 }
 process.once('SIGTERM', signal => { close(signal).catch(() => {}) })
 process.once('SIGINT', signal => { close(signal).catch(() => {}) })
