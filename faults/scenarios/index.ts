@@ -1,6 +1,7 @@
 // Every fault scenario, in the order the suite runs them. A new scenario: a file beside this one
 // exporting a Scenario (see ../lib/types.ts), added to this list.
 import type { Scenario } from '../lib/types.js'
+import { hostileRecords } from './hostile-records.js'
 import { kafkaRestart } from './kafka-restart.js'
 import { replicaSigkill } from './replica-sigkill.js'
 import { rollingRestart } from './rolling-restart.js'
@@ -9,4 +10,4 @@ import { subscriberKill } from './subscriber-kill.js'
 import { workerRestart } from './worker-restart.js'
 
 /** The scenarios `npm run test:faults` runs (`--only a,b` picks some). */
-export const scenarios: Scenario[] = [steady, subscriberKill, workerRestart, rollingRestart, replicaSigkill, kafkaRestart]
+export const scenarios: Scenario[] = [steady, subscriberKill, workerRestart, rollingRestart, replicaSigkill, kafkaRestart, hostileRecords]
