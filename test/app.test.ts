@@ -65,7 +65,8 @@ t.test('a body that violates the schema is a 400 and nothing reaches Kafka', asy
     { sku: 'kb-101', quantity: 1, customerId: 'cust-42' },
     { sku: 'KB-101', quantity: 0, customerId: 'cust-42' },
     { sku: 'KB-101', quantity: 'many', customerId: 'cust-42' },
-    { sku: 'KB-101', quantity: 1, customerId: 'has space' }
+    { sku: 'KB-101', quantity: 1, customerId: 'has space' },
+    { sku: 'KB-101', quantity: 1, customerId: 'cust-42', unitPriceCents: 1 }
   ]
   for (const body of invalid) {
     const res = await quote(body)
@@ -74,6 +75,13 @@ t.test('a body that violates the schema is a 400 and nothing reaches Kafka', asy
   }
   const notJson = await app.inject({ method: 'POST', url: '/quotes', headers: { 'content-type': 'application/json' }, payload: '{"sku":' })
   t.equal(notJson.statusCode, 400)
+  t.equal(notJson.json().code, 'FST_ERR_CTP_INVALID_JSON_BODY')
+  const xml = await app.inject({ method: 'POST', url: '/quotes', headers: { 'content-type': 'application/xml' }, payload: '<quote/>' })
+  t.equal(xml.statusCode, 415)
+  t.equal(xml.json().code, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+  const huge = await app.inject({ method: 'POST', url: '/quotes', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ sku: 'KB-101', quantity: 1, customerId: 'x'.repeat(2 * 1024 * 1024) }) })
+  t.equal(huge.statusCode, 413, 'beyond the 1 MiB body limit')
+  t.equal(huge.json().code, 'FST_ERR_CTP_BODY_TOO_LARGE')
 
   // A valid call afterwards: had any refused one been published, it would have gone out first.
   t.equal((await quote({ sku: 'MS-202', quantity: 1, customerId: 'cust-42' })).statusCode, 200)
