@@ -1,15 +1,15 @@
 // npm run test:faults: steady load through the reference app and worker, each scenario breaking
 // something. Prints a table, writes results/latest.{json,md}, exits 1 when a scenario failed.
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { Redis } from 'ioredis'
 import type * as Stack from '../stack/stack.mjs'
 import { projectRoot } from '../app/demo/paths.js'
-import { parseOptions } from './lib/options.js'
+import { LOAD_SHARE, parseOptions } from './lib/options.js'
 import { LEGEND, textTable, writeResults, type ScenarioResult } from './lib/report.js'
-import { killEverything, runScenario, type SuiteContext } from './lib/run-scenario.js'
+import { killEverything, measureCapacity, runScenario, type SuiteContext } from './lib/run-scenario.js'
 import { scenarios } from './scenarios/index.js'
 
 const options = parseOptions(process.argv.slice(2), scenarios.map(s => s.name))
@@ -18,7 +18,7 @@ const started = performance.now()
 const startedAt = new Date().toISOString()
 
 // A scenario that hangs must not leave children behind: give up on the whole suite.
-const WATCHDOG_MS = chosen.length * (options.durationMs + 120_000)
+const WATCHDOG_MS = chosen.length * (options.durationMs + 120_000) + 120_000
 const watchdog = setTimeout(() => {
   console.error(`faults: not done after ${WATCHDOG_MS / 1000} s, killing every child`)
   killEverything()
@@ -45,14 +45,22 @@ const suite: SuiteContext = {
     await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
   },
   runId: randomBytes(3).toString('hex'),
-  rate: options.rate,
+  rate: options.rate ?? 0,
   durationMs: options.durationMs,
   timeoutMs: options.timeoutMs,
   replicas: 2,
   logLevel: options.logLevel,
   logs: options.logs
 }
-console.log(`faults: ${chosen.map(s => s.name).join(', ')}; ${options.rate} req/s, ${options.durationMs / 1000} s of load each, deadline ${options.timeoutMs} ms, run ${suite.runId}`)
+let capacity: Awaited<ReturnType<typeof measureCapacity>> | undefined
+if (options.rate === undefined) {
+  console.log('faults: measuring the capacity (closed loop, 512 clients, reply affinity off)')
+  capacity = await measureCapacity(suite)
+  // Rounded down to 50 req/s: a figure that reads as a setting.
+  suite.rate = Math.max(50, Math.floor(capacity.rate * LOAD_SHARE / 50) * 50)
+  console.log(`faults: capacity ${capacity.rate.toFixed(0)} req/s (${capacity.failed} of ${capacity.ended} not answered 200); load ${suite.rate} req/s, ${LOAD_SHARE * 100}% of it`)
+}
+console.log(`faults: ${chosen.map(s => s.name).join(', ')}; ${suite.rate} req/s, ${options.durationMs / 1000} s of load each, deadline ${options.timeoutMs} ms, run ${suite.runId}`)
 
 const results: ScenarioResult[] = []
 try {
@@ -65,15 +73,17 @@ try {
 
 const wallS = (performance.now() - started) / 1000
 const { only: _only, logs: _logs, ...config } = options
-writeResults(join(projectRoot, 'faults', 'results'), {
+// A --quick or partial run does not replace the committed results of a full one.
+const resultsDir = join(projectRoot, 'faults', 'results', options.quick || options.only !== undefined ? 'quick' : '')
+writeResults(resultsDir, {
   startedAt,
   wallS,
-  config: { ...config, durationS: options.durationMs / 1000, replicas: suite.replicas },
+  config: { ...config, rate: suite.rate, capacity, loadShare: capacity === undefined ? undefined : LOAD_SHARE, durationS: options.durationMs / 1000, replicas: suite.replicas },
   scenarios: results
 })
 console.log(`\n${textTable(results)}\n\n${LEGEND.join('\n')}`)
 const failed = results.filter(r => !r.passed)
 console.log(failed.length === 0
-  ? `\nfaults: all ${results.length} scenarios passed in ${wallS.toFixed(0)} s (faults/results/latest.md)`
-  : `\nfaults: ${failed.length} of ${results.length} scenarios FAILED (${failed.map(r => r.name).join(', ')}) in ${wallS.toFixed(0)} s (faults/results/latest.md)`)
+  ? `\nfaults: all ${results.length} scenarios passed in ${wallS.toFixed(0)} s (${relative(projectRoot, resultsDir)}/latest.md)`
+  : `\nfaults: ${failed.length} of ${results.length} scenarios FAILED (${failed.map(r => r.name).join(', ')}) in ${wallS.toFixed(0)} s (${relative(projectRoot, resultsDir)}/latest.md)`)
 process.exitCode = failed.length === 0 ? 0 : 1

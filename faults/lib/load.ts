@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http'
+import { leakIn } from './leaks.js'
 
 /** An app replica the load may be sent to. */
 export interface Target {
@@ -24,14 +25,24 @@ export interface Call {
   error?: string
   /** No answer at all within the deadline plus margin: the client gave up. */
   unanswered?: boolean
+  /** For an error answer: what it showed that it must not (a stack frame, an address, a key). */
+  leak?: string
+}
+
+/** What one request needs besides its target. */
+export interface SendOptions {
+  /** How long a request may go without any answer before it counts as unanswered, ms. */
+  answerMs: number
+  /** Strings no error answer may contain (see leakIn). */
+  secrets: readonly string[]
+  /** Called with the body of every answer other than 200, e.g. to keep one of each kind. */
+  onErrorBody?: (call: Call, body: string) => void
 }
 
 /** Options of an open-loop load. */
-export interface LoadOptions {
+export interface LoadOptions extends SendOptions {
   /** Requests per second, sent on a fixed schedule whatever the latency (open loop). */
   rate: number
-  /** How long a request may go without any answer before it counts as unanswered, ms. */
-  answerMs: number
   /** Rises linearly from 0 to `rate` over this many ms first (default 0: full rate at once). */
   rampMs?: number
   /** The replicas up now; the load goes round-robin over them. */
@@ -112,19 +123,31 @@ export class OpenLoop {
   }
 
   #send (target: Target): void {
-    const seq = this.calls.length
-    const call: Call = { seq, target: target.name, sentAt: this.now() }
+    const call: Call = { seq: this.calls.length, target: target.name, sentAt: this.now() }
     this.calls.push(call)
     this.#inFlight++
-    const body = quoteRequest(seq)
-    const payload = JSON.stringify(body)
+    sendQuote(target, call, () => this.now(), this.#options).then(() => {
+      if (--this.#inFlight === 0) this.#idle?.()
+    }, () => {})
+  }
+}
+
+/**
+ * Sends request `call.seq` to `target` and fills in `call` as it ends: status and whether the
+ * quote is its own for a 200; error code and any leak for another answer; the client error; or
+ * unanswered after `answerMs`. Never rejects.
+ */
+export async function sendQuote (target: Target, call: Call, now: () => number, options: SendOptions): Promise<Call> {
+  const body = quoteRequest(call.seq)
+  const payload = JSON.stringify(body)
+  return await new Promise<Call>(resolve => {
     let done = false
     const end = (fields: Partial<Call>) => {
       if (done) return
       done = true
       clearTimeout(timer)
-      Object.assign(call, fields, { endedAt: this.now() })
-      if (--this.#inFlight === 0) this.#idle?.()
+      Object.assign(call, fields, { endedAt: now() })
+      resolve(call)
     }
     const req = request({
       host: '127.0.0.1',
@@ -140,16 +163,19 @@ export class OpenLoop {
       res.on('end', () => {
         const status = res.statusCode ?? 0
         const text = Buffer.concat(chunks).toString()
-        end(status === 200 ? { status, ownReply: echoes(text, body) } : { status, code: errorCode(text) })
+        if (status === 200) return end({ status, ownReply: echoes(text, body) })
+        const leak = leakIn(text, options.secrets)
+        end({ status, code: errorCode(text), ...(leak === undefined ? {} : { leak }) })
+        options.onErrorBody?.(call, text)
       })
     })
     const timer = setTimeout(() => {
       end({ unanswered: true })
       req.destroy()
-    }, this.#options.answerMs)
+    }, options.answerMs)
     req.on('error', err => end({ error: codeOf(err) }))
     req.end(payload)
-  }
+  })
 }
 
 function echoes (text: string, sent: { quantity: number, customerId: string }): boolean {

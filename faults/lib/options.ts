@@ -5,8 +5,8 @@ export interface SuiteOptions {
   quick: boolean
   /** Load per scenario, ms (a scenario may need more). */
   durationMs: number
-  /** Requests per second. */
-  rate: number
+  /** Requests per second; undefined: a share (`loadShare`) of the capacity measured at the start. */
+  rate: number | undefined
   /** The replicas' reply deadline, ms. */
   timeoutMs: number
   logLevel: string
@@ -16,12 +16,14 @@ export interface SuiteOptions {
   only: string[] | undefined
 }
 
+/** The load, as a share of the capacity the suite measures first, when --rate does not set it. */
+export const LOAD_SHARE = 0.7
+
 /**
- * --duration S (default 60), --quick (10 s each), --rate N (default 1500 req/s: about a quarter of
- * the `plugin-mixed` benchmark's 6000 req/s, since here the load generator, two replicas that
- * validate and serialize each quote, the worker, the broker and Redis share two cores), --timeout
- * MS (default 2000, so deadlines pass quickly), --log-level (of the children, default warn: info
- * logs two lines per request), --logs DIR (children's output and each scenario's calls), --only a,b.
+ * --duration S (default 60), --quick (10 s each), --rate N (default: 70% of the capacity measured
+ * at the start, on this machine with everything the scenarios run), --timeout MS (default 2000, so
+ * deadlines pass quickly), --log-level (of the children, default warn: info logs two lines per
+ * request), --logs DIR (children's output and each scenario's calls), --only a,b.
  */
 export function parseOptions (argv: string[], names: string[]): SuiteOptions {
   const { values } = parseArgs({
@@ -29,7 +31,7 @@ export function parseOptions (argv: string[], names: string[]): SuiteOptions {
     options: {
       quick: { type: 'boolean', default: false },
       duration: { type: 'string', default: '60' },
-      rate: { type: 'string', default: '1500' },
+      rate: { type: 'string' },
       timeout: { type: 'string', default: '2000' },
       'log-level': { type: 'string', default: 'warn' },
       logs: { type: 'string' },
@@ -43,7 +45,7 @@ export function parseOptions (argv: string[], names: string[]): SuiteOptions {
   return {
     quick,
     durationMs: (quick ? 10 : positive('duration', values.duration)) * 1000,
-    rate: positive('rate', values.rate),
+    rate: values.rate === undefined ? undefined : positive('rate', values.rate),
     timeoutMs: positive('timeout', values.timeout),
     logLevel: values['log-level'] ?? 'warn',
     logs: values.logs,

@@ -26,6 +26,8 @@ export interface ScenarioResult {
   checks: Check[]
   marks: Record<string, number>
   notes: Record<string, unknown>
+  /** The first body of each kind of error answer (`503 FST_KAFKA_REPLY_CLOSING`, ...). */
+  errorSamples: Record<string, string>
   /** Each replica's /stats when the load had drained. */
   stats: Record<string, unknown>
 }
@@ -38,11 +40,11 @@ export interface SuiteResults {
   scenarios: ScenarioResult[]
 }
 
-const HEADERS = ['scenario', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'keys left', 'crashes', 'result']
+const HEADERS = ['scenario', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'leaks', 'keys left', 'crashes', 'result']
 
 function row (s: ScenarioResult): Array<string | number> {
   const t = s.tally
-  return [s.name, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, s.keysLeft, s.crashes.length, s.passed ? 'pass' : 'FAIL']
+  return [s.name, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, t.leaks, s.keysLeft, s.crashes.length, s.passed ? 'pass' : 'FAIL']
 }
 
 /** The plain-text table printed at the end of a run. */
@@ -55,7 +57,8 @@ export const LEGEND = [
   'answered: 200 carrying the request\'s own quote. crossed: 200 carrying another request\'s (or no valid) quote.',
   '503 and client err: on replicas that were up. to stopped: 503 or connection errors of calls whose replica the suite was stopping or had killed.',
   'lost: no answer at all within the deadline plus margin. keys left: SCAN of the scenario\'s prefix after the last deadline plus grace.',
-  'crashes: children that exited unasked, or did not exit 0 on SIGTERM. A scenario passes with zero crossed, lost, keys left and crashes, and its own checks.'
+  'leaks: error answers that showed a stack frame, a broker or Redis address, a password or a Redis key.',
+  'crashes: children that exited unasked, or did not exit 0 on SIGTERM. A scenario passes with zero crossed, lost, leaks, keys left and crashes, and its own checks.'
 ]
 
 /** Writes latest.json and latest.md under `dir`. */
@@ -65,9 +68,16 @@ export function writeResults (dir: string, results: SuiteResults): void {
   writeFileSync(join(dir, 'latest.md'), markdown(results))
 }
 
+/** How the rate was chosen, when the suite measured the capacity first. */
+function loadOrigin (config: Record<string, unknown>): string {
+  const capacity = config.capacity as { rate: number } | undefined
+  if (capacity === undefined) return ''
+  return ` (${Number(config.loadShare) * 100}% of the ${capacity.rate.toFixed(0)} req/s the replicas answered closed loop at the start, 512 clients, reply affinity off)`
+}
+
 function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): string {
   const lines = [
-    `Fault suite, ${startedAt}, ${wallS.toFixed(0)} s in all: ${config.rate} req/s open loop, ${config.durationS} s of load per scenario (at least), ` +
+    `Fault suite, ${startedAt}, ${wallS.toFixed(0)} s in all: ${config.rate} req/s open loop${loadOrigin(config)}, ${config.durationS} s of load per scenario (at least), ` +
       `reply deadline ${config.timeoutMs} ms, ${config.replicas} app replicas and 1 worker unless a scenario says otherwise.`,
     '',
     `| ${HEADERS.join(' | ')} |`,
@@ -85,6 +95,7 @@ function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): strin
     if (s.keysLeft > 0) lines.push(`- keys left, e.g. ${s.keySample.map(k => `\`${k}\``).join(', ')}`)
     const marks = Object.entries(s.marks).map(([label, ms]) => `${label} at ${(ms / 1000).toFixed(1)} s`)
     if (marks.length > 0) lines.push(`- ${marks.join('; ')}`)
+    for (const [kind, body] of Object.entries(s.errorSamples)) lines.push(`- a \`${kind}\` answer: \`${body.length > 300 ? `${body.slice(0, 300)}...` : body}\``)
     lines.push('')
   }
   return lines.join('\n')

@@ -1,13 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis } from 'ioredis'
+import { Redis } from 'ioredis'
+import { closedLoop, type Capacity } from './capacity.js'
 import { Cluster, type Replica } from './cluster.js'
-import { OpenLoop, quoteRequest } from './load.js'
+import { OpenLoop, quoteRequest, type Call } from './load.js'
 import { keysUnder } from './redis.js'
+import { RedisServer } from './redis-server.js'
 import type { ScenarioResult } from './report.js'
 import { tally } from './tally.js'
-import type { FaultContext, Scenario } from './types.js'
+import type { FaultContext, PrivateRedis, Scenario } from './types.js'
 
 /** What every scenario shares: the stack, and the suite's settings. */
 export interface SuiteContext {
@@ -55,33 +57,13 @@ export function killEverything (): void {
  */
 export async function runScenario (scenario: Scenario, suite: SuiteContext): Promise<ScenarioResult> {
   const wallStarted = performance.now()
-  const id = `faults-${suite.runId}-${scenario.name}`
-  const names = { requestTopic: `${id}.quotes.requests`, replyTopic: `${id}.quotes.replies`, keyPrefix: id }
-  const env = {
-    KAFKA_BROKERS: suite.kafkaBrokers.join(','),
-    REDIS_URL: suite.redisUrl,
-    REQUEST_TOPIC: names.requestTopic,
-    REQUEST_PARTITIONS: String(REQUEST_PARTITIONS),
-    REPLY_TOPIC: names.replyTopic,
-    REPLY_PARTITIONS: String(REPLY_PARTITIONS),
-    REPLY_GROUP_ID: `${id}.api`,
-    WORKER_GROUP_ID: `${id}.pricing`,
-    KEY_PREFIX: names.keyPrefix,
-    REPLY_TIMEOUT_MS: String(suite.timeoutMs),
-    // A little work per quote, and enough concurrency that the worker is not what limits the rate.
-    WORK_MS: '2',
-    CONCURRENCY: '64',
-    // Quick rebalances, and a process killed without leaving the group is out of it after 6 s
-    // (the broker's smallest session timeout by default) rather than kafkajs's 30 s.
-    KAFKA_HEARTBEAT_MS: '500',
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    LOG_LEVEL: suite.logLevel,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    ...scenario.appEnv
-  }
+  const replicas = scenario.replicas ?? suite.replicas
+  const setup = await prepare(scenario.name, suite, replicas, scenario.appEnv, scenario.privateRedis)
+  const { names, env, secrets } = setup
+  const errorSamples: Record<string, string> = {}
+  const onErrorBody = (call: Call, body: string) => { errorSamples[`${call.status} ${call.code ?? '-'}`] ??= body }
   const durationMs = Math.max(suite.durationMs, scenario.minDurationMs ?? 0)
-  const loadOptions = { rate: suite.rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, targets: (): readonly Replica[] => cluster.up }
+  const loadOptions = { rate: suite.rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets, onErrorBody, targets: (): readonly Replica[] => cluster.up }
   const warm = new OpenLoop({ ...loadOptions, rampMs: WARM_UP_MS })
   const load: OpenLoop = new OpenLoop(loadOptions)
   if (suite.logs !== undefined) mkdirSync(suite.logs, { recursive: true })
@@ -97,11 +79,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
 
   console.log(`\n${scenario.name}: ${scenario.description}`)
   try {
-    await suite.createTopics([[names.requestTopic, REQUEST_PARTITIONS], [names.replyTopic, REPLY_PARTITIONS]])
-    // allSettled: when one fails to start, the others are still waited for and stopped below.
-    const started = await Promise.allSettled([cluster.startWorker(), ...Array.from({ length: scenario.replicas ?? suite.replicas }, () => cluster.startReplica())])
-    for (const result of started) if (result.status === 'rejected') throw result.reason
-    await Promise.all(cluster.up.map(warmUp))
+    await startAll(cluster, replicas)
     warm.start()
     await sleep(WARM_UP_MS)
     // No pause between the two: the rate stays steady; the warm-up's last calls end on their own.
@@ -110,8 +88,12 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     log(`load: ${suite.rate} req/s over ${cluster.up.map(r => r.name).join(', ')} for ${durationMs / 1000} s at least`)
     const ctx: FaultContext = {
       cluster,
-      redis: suite.redis,
-      keyPrefix: names.keyPrefix,
+      redis: setup.admin,
+      redisServer: setup.redisServer,
+      redisUrl: env.REDIS_URL,
+      kafkaBrokers: suite.kafkaBrokers,
+      ...names,
+      secrets,
       durationMs,
       timeoutMs: suite.timeoutMs,
       now: () => load.now(),
@@ -130,7 +112,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     stats = Object.fromEntries(await Promise.all(cluster.up.map(async r => [r.name, await cluster.stats(r)])))
     const lastDeadline = (load.calls.at(-1)?.sentAt ?? 0) + suite.timeoutMs
     await sleep(Math.max(0, lastDeadline + REPLY_GRACE_MS + KEY_MARGIN_MS - load.now()))
-    keys = await keysUnder(suite.redis, names.keyPrefix)
+    keys = await keysUnder(setup.admin, names.keyPrefix)
   } catch (err) {
     error = (err as Error).stack ?? String(err)
     console.log(`  ${scenario.name} did not run to its end: ${error}`)
@@ -140,6 +122,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     await Promise.all([warm.drained(), load.drained()])
     await cluster.stopAll()
     running.delete(cluster)
+    await setup.cleanup()
   }
 
   if (suite.logs !== undefined) writeFileSync(join(suite.logs, `${scenario.name}-calls.json`), JSON.stringify({ marks, stoppedAt: Object.fromEntries(cluster.stoppedAt), calls: load.calls }))
@@ -148,7 +131,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   const checks = error === undefined ? scenario.checks?.(record) ?? [] : []
   const t = record.tally
   const keysLeft = keys?.length ?? -1
-  const passed = error === undefined && t.crossed === 0 && t.lost === 0 && keysLeft === 0 && cluster.crashes.length === 0 && checks.every(c => c.ok)
+  const passed = error === undefined && t.crossed === 0 && t.lost === 0 && t.leaks === 0 && keysLeft === 0 && cluster.crashes.length === 0 && checks.every(c => c.ok)
   for (const check of checks) console.log(`  ${check.ok ? 'ok' : 'FAILED'}: ${check.claim}`)
   for (const crash of cluster.crashes) console.log(`  crash: ${crash.name} ${crash.why} (${crash.signal ?? crash.code})\n${crash.output.map(l => `    ${l}`).join('\n')}`)
   return {
@@ -166,7 +149,111 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     checks,
     marks,
     notes,
+    errorSamples,
     stats
+  }
+}
+
+/** What a scenario runs on: its topics, key prefix and replica environment, and its Redis. */
+interface Setup {
+  names: { requestTopic: string, replyTopic: string, keyPrefix: string }
+  env: Record<string, string>
+  /** A client of the scenario's Redis with every right. */
+  admin: Redis
+  redisServer: RedisServer | undefined
+  /** What no error answer may show: the broker and Redis addresses, passwords, the form of a key. */
+  secrets: string[]
+  /** Disconnects the admin client and kills a private Redis. */
+  cleanup: () => Promise<void>
+}
+
+/** Creates the topics, starts the scenario's own Redis when it asks for one, and builds the replicas' environment. */
+async function prepare (name: string, suite: SuiteContext, replicas: number, appEnv: Record<string, string> = {}, privateRedis?: PrivateRedis): Promise<Setup> {
+  const id = `faults-${suite.runId}-${name}`
+  const names = { requestTopic: `${id}.quotes.requests`, replyTopic: `${id}.quotes.replies`, keyPrefix: id }
+  await suite.createTopics([[names.requestTopic, REQUEST_PARTITIONS], [names.replyTopic, REPLY_PARTITIONS]])
+  let redisUrl = suite.redisUrl
+  let admin = suite.redis
+  let redisServer: RedisServer | undefined
+  const secrets = [...suite.kafkaBrokers, new URL(suite.redisUrl).host, 'redis://', `${names.keyPrefix}:`]
+  if (privateRedis !== undefined) {
+    redisServer = await RedisServer.start({ notifyKeyspaceEvents: 'K$', ...privateRedis.server })
+    // Reconnects on its own after a restart; a call made while Redis is down fails rather than queues.
+    admin = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
+    admin.on('error', () => {})
+    const instanceIds = Array.from({ length: replicas }, (_, i) => `api-${i + 1}`)
+    redisUrl = await privateRedis.prepare?.(admin, { keyPrefix: names.keyPrefix, instanceIds, server: redisServer }) ?? redisServer.url
+    secrets.push(redisServer.address)
+    for (const url of [redisServer.url, redisUrl]) {
+      const { password } = new URL(url)
+      if (password !== '') secrets.push(decodeURIComponent(password))
+    }
+  }
+  const env = {
+    KAFKA_BROKERS: suite.kafkaBrokers.join(','),
+    REDIS_URL: redisUrl,
+    REQUEST_TOPIC: names.requestTopic,
+    REQUEST_PARTITIONS: String(REQUEST_PARTITIONS),
+    REPLY_TOPIC: names.replyTopic,
+    REPLY_PARTITIONS: String(REPLY_PARTITIONS),
+    REPLY_GROUP_ID: `${id}.api`,
+    WORKER_GROUP_ID: `${id}.pricing`,
+    KEY_PREFIX: names.keyPrefix,
+    REPLY_TIMEOUT_MS: String(suite.timeoutMs),
+    // A little work per quote, and enough concurrency that the worker is not what limits the rate.
+    WORK_MS: '2',
+    CONCURRENCY: '64',
+    // Quick rebalances, and a process killed without leaving the group is out of it after 6 s
+    // (the broker's smallest session timeout by default) rather than kafkajs's 30 s.
+    KAFKA_HEARTBEAT_MS: '500',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    LOG_LEVEL: suite.logLevel,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...appEnv
+  }
+  const cleanup = async () => {
+    if (redisServer === undefined) return
+    admin.disconnect()
+    await redisServer.kill()
+  }
+  return { names, env, admin, redisServer, secrets, cleanup }
+}
+
+/** Starts the worker and the replicas, and sends each replica one quote. */
+async function startAll (cluster: Cluster, replicas: number): Promise<void> {
+  // allSettled: when one fails to start, the others are still waited for (and stopped by the caller).
+  const started = await Promise.allSettled([cluster.startWorker(), ...Array.from({ length: replicas }, () => cluster.startReplica())])
+  for (const result of started) if (result.status === 'rejected') throw result.reason
+  await Promise.all(cluster.up.map(warmUp))
+}
+
+/**
+ * Clients of the capacity measurement. The reply path batches at every stage (fetches, produce
+ * calls, Redis pipelines), so throughput grows with the requests in flight until the CPU runs out:
+ * on two cores 64 clients gave about 60% of what 512 gave, and 1024 about 15% more than 512, at
+ * twice the latency.
+ */
+const CAPACITY_CONNECTIONS = 512
+
+/**
+ * What the suite's replicas answer at most, measured closed loop on topics of their own before
+ * the scenarios: the worker and the replicas as the scenarios start them, with reply affinity
+ * off, so that every reply crosses Redis (the slower path, which most scenarios take).
+ */
+export async function measureCapacity (suite: SuiteContext, { warmMs = 3000, measureMs = 8000, connections = CAPACITY_CONNECTIONS, appEnv = {} as Record<string, string> } = {}): Promise<Capacity> {
+  const setup = await prepare(`capacity-${connections}`, suite, suite.replicas, { REPLY_AFFINITY: 'false', ...appEnv })
+  const cluster = new Cluster(setup.env, () => 0)
+  running.add(cluster)
+  try {
+    await startAll(cluster, suite.replicas)
+    const capacity = await closedLoop(cluster.up, { connections, warmMs, measureMs, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets: setup.secrets })
+    if (cluster.crashes.length > 0) throw new Error(`a process crashed while the capacity was measured: ${cluster.crashes.map(c => `${c.name} ${c.why}\n${c.output.join('\n')}`).join('\n')}`)
+    return capacity
+  } finally {
+    await cluster.stopAll()
+    running.delete(cluster)
+    await setup.cleanup()
   }
 }
 

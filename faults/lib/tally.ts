@@ -6,6 +6,8 @@ export type Outcome = 'answered' | 'timeout' | 'unavailable' | 'other' | 'client
 /** The count of each outcome, plus the detail behind `other`, `clientError` and `toStopped`. */
 export interface Tally extends Record<Outcome, number> {
   requests: number
+  /** Error answers that showed a stack frame, an address, a password or a key (whatever their outcome). */
+  leaks: number
   /** HTTP status -> count, of the `other` answers. */
   otherStatuses: Record<string, number>
   /** `status code` -> count, of every answer other than 200 (e.g. `503 FST_KAFKA_REPLY_CLOSING`). */
@@ -34,6 +36,7 @@ export function outcomeOf (call: Call, stoppedAt: ReadonlyMap<string, number>): 
 export function tally (calls: readonly Call[], stoppedAt: ReadonlyMap<string, number>): Tally {
   const t: Tally = {
     requests: calls.length,
+    leaks: 0,
     answered: 0,
     timeout: 0,
     unavailable: 0,
@@ -49,6 +52,7 @@ export function tally (calls: readonly Call[], stoppedAt: ReadonlyMap<string, nu
   for (const call of calls) {
     const outcome = outcomeOf(call, stoppedAt)
     t[outcome]++
+    if (call.leak !== undefined) t.leaks++
     if (outcome === 'other') bump(t.otherStatuses, String(call.status))
     if (call.status !== undefined && call.status !== 200) bump(t.errorAnswers, `${call.status} ${call.code ?? '-'}`)
     if (call.error !== undefined && call.unanswered !== true) bump(t.clientErrorCodes, call.error)

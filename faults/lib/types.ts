@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Call } from './load.js'
 import type { Cluster } from './cluster.js'
+import type { RedisServer, RedisServerOptions } from './redis-server.js'
 import type { Tally } from './tally.js'
 
 /** A claim a scenario makes beyond the suite's zeros, and whether it held. */
@@ -12,8 +13,18 @@ export interface Check {
 /** What a scenario's fault sees while the load runs. */
 export interface FaultContext {
   cluster: Cluster
+  /** A client of the scenario's Redis with every right (the replicas may have fewer). */
   redis: Redis
+  /** The scenario's own Redis server, when it asked for one. */
+  redisServer: RedisServer | undefined
+  /** The Redis URL the replicas use (their user's, when the scenario set one up). */
+  redisUrl: string
+  kafkaBrokers: string[]
+  requestTopic: string
+  replyTopic: string
   keyPrefix: string
+  /** What no error answer may show (addresses, passwords, key names). */
+  secrets: readonly string[]
   /** How long the load runs at least, ms. */
   durationMs: number
   /** The replicas' reply deadline, ms. */
@@ -40,6 +51,17 @@ export interface RunRecord {
   timeoutMs: number
 }
 
+/** A Redis of the scenario's own, started by the suite on a free port, rather than the stack's shared one. */
+export interface PrivateRedis {
+  /** How the server runs; notify-keyspace-events is K$ unless set here (as in a redis.conf). */
+  server?: RedisServerOptions
+  /**
+   * Prepares it before the replicas start, e.g. creates an ACL user, and returns the Redis URL the
+   * replicas get (default: the server's own). `instanceIds`: the replicas' ids, api-1, api-2, ...
+   */
+  prepare?: (admin: Redis, ctx: { keyPrefix: string, instanceIds: string[], server: RedisServer }) => Promise<string>
+}
+
 /** One fault scenario: a file under faults/scenarios/, listed in faults/scenarios/index.ts. */
 export interface Scenario {
   name: string
@@ -49,6 +71,8 @@ export interface Scenario {
   replicas?: number
   /** Extra environment of the app replicas, e.g. `{ REPLY_AFFINITY: 'false' }`. */
   appEnv?: Record<string, string>
+  /** Runs against a Redis of its own (to restart it, or to configure users) instead of the stack's. */
+  privateRedis?: PrivateRedis
   /** Shortest load this scenario needs to show anything, ms (it outlasts --quick's duration if need be). */
   minDurationMs?: number
   /**

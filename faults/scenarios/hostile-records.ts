@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import kafkajs, { Kafka, logLevel, type Message } from 'kafkajs'
+import kafkajs, { Kafka, logLevel, type Consumer, type Message, type Producer } from 'kafkajs'
 import type { Scenario } from '../lib/types.js'
 
 // Not a named export Node's ESM loader can see in kafkajs's CommonJS.
 const { ConfigResourceTypes } = kafkajs
 const EVERY_MS = 1000
 const TEN_MB = 10 * 1024 * 1024
+/** One real reply in this many is sent to the reply topic a second time. */
+const DUPLICATE_EVERY = 20
 
 /**
  * Records no plugin wrote, sent to the reply topic by another client while the load runs: the
@@ -26,16 +28,41 @@ function forgedRecords (): Message[] {
   ]
 }
 
+/**
+ * Reads the replies the worker writes and sends every DUPLICATE_EVERY-th one again, to the same
+ * partition, as a worker that retried a send would. Resolves once it reads (the group has joined).
+ */
+async function duplicator (kafka: Kafka, producer: Producer, replyTopic: string, groupId: string): Promise<{ consumer: Consumer, sent: () => number }> {
+  const consumer = kafka.consumer({ groupId, heartbeatInterval: 500 })
+  let seen = 0
+  let sent = 0
+  await consumer.connect()
+  await consumer.subscribe({ topic: replyTopic, fromBeginning: false })
+  const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const copies = batch.messages.filter(m => m.headers?.kafka_correlationId?.toString().startsWith('api-') === true && ++seen % DUPLICATE_EVERY === 0)
+      if (copies.length === 0) return
+      await producer.send({ topic: replyTopic, messages: copies.map(m => ({ key: m.key, value: m.value, headers: m.headers, partition: batch.partition })) })
+      sent += copies.length
+    }
+  })
+  await joined
+  return { consumer, sent: () => sent }
+}
+
 export const hostileRecords: Scenario = {
   name: 'hostile-records',
-  description: 'Hostile records (no or malformed ids, glob characters, unknown instances, invalid JSON, 10 MB values) written to the reply topic under load: counted and skipped, no effect on real calls.',
+  description: `Hostile records (no or malformed ids, glob characters, unknown instances, invalid JSON, 10 MB values) and one in ${DUPLICATE_EVERY} real replies duplicated, written to the reply topic under load: counted and skipped, no effect on real calls.`,
   async fault (ctx) {
-    const replyTopic = `${ctx.keyPrefix}.quotes.replies`
-    const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'hostile', logLevel: logLevel.NOTHING })
+    const replyTopic = ctx.replyTopic
+    const kafka = new Kafka({ brokers: ctx.kafkaBrokers, clientId: 'hostile', logLevel: logLevel.NOTHING })
     const admin = kafka.admin()
     const producer = kafka.producer()
     await Promise.all([admin.connect(), producer.connect()])
+    let duplicates: Awaited<ReturnType<typeof duplicator>> | undefined
     try {
+      duplicates = await duplicator(kafka, producer, replyTopic, `${ctx.keyPrefix}.duplicator`)
       // The broker refuses a 10 MB record by default; this topic takes it, so the consumer sees one.
       await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: replyTopic, configEntries: [{ name: 'max.message.bytes', value: String(TEN_MB + 1024 * 1024) }] }] })
       let sent = 0
@@ -45,17 +72,24 @@ export const hostileRecords: Scenario = {
         await producer.send({ topic: replyTopic, messages: records })
         sent += records.length
       }
-      ctx.mark(`${sent} hostile records sent`)
+      await duplicates.consumer.stop()
+      ctx.mark(`${sent} hostile records and ${duplicates.sent()} duplicate replies sent`)
       ctx.note('hostileRecords', sent)
+      ctx.note('duplicateReplies', duplicates.sent())
       await ctx.sleep(EVERY_MS)
       const stats = await Promise.all(ctx.cluster.up.map(replica => ctx.cluster.stats(replica)))
-      ctx.note('malformedCounted', stats.reduce((sum, s) => sum + Number(s?.malformed ?? 0), 0))
+      const total = (counter: string) => stats.reduce((sum, s) => sum + Number(s?.[counter] ?? 0), 0)
+      ctx.note('malformedCounted', total('malformed'))
+      ctx.note('duplicatesCounted', total('duplicates') + total('late'))
     } finally {
-      await Promise.allSettled([admin.disconnect(), producer.disconnect()])
+      await Promise.allSettled([admin.disconnect(), producer.disconnect(), duplicates?.consumer.disconnect()])
     }
   },
   checks: ({ tally: t, notes }) => [
     { claim: `every hostile record counted as malformed (${notes.malformedCounted} of ${notes.hostileRecords})`, ok: Number(notes.hostileRecords) > 0 && notes.malformedCounted === notes.hostileRecords },
+    // A duplicate of a reply already handed over through Redis could only be told from the first by
+    // the waiting instance; with affinity (the app's default) the waiting instance reads both.
+    { claim: `every duplicate reply counted as a duplicate or late (${notes.duplicatesCounted} of ${notes.duplicateReplies})`, ok: Number(notes.duplicateReplies) > 0 && Number(notes.duplicatesCounted) >= Number(notes.duplicateReplies) },
     { claim: `every request answered 200 with its own quote (${t.answered} of ${t.requests})`, ok: t.requests > 0 && t.answered === t.requests }
   ]
 }
