@@ -350,7 +350,13 @@ export class KafkaReply {
    */
   #onKey (key: string): void {
     const id = `${this.instanceId}.${key.slice(this.#keyBase.length + 1)}`
-    if (!this.#pending.has(id)) return
+    if (!this.#pending.has(id)) {
+      // No call waits for it (any more): evict it now rather than at its TTL. Ids are never reused,
+      // so no call can come to wait for it later.
+      this.#stats.add('unclaimed')
+      this.#redis!.del(key).catch((err: Error) => this.#log.debug({ err }, 'could not delete an unclaimed reply'))
+      return
+    }
     if (this.#toTake.length === 0) queueMicrotask(() => this.#take())
     this.#toTake.push({ id, key })
   }

@@ -16,6 +16,11 @@ export interface KafkaReplyStats {
   late: number
   /** Replies for a call that was already answered or cancelled. */
   duplicates: number
+  /**
+   * Replies handed over to this instance through Redis that no call here waited for any more (it
+   * had just timed out or been cancelled, or a copy was taken already): deleted at once.
+   */
+  unclaimed: number
   /** Calls answered with the worker's error. */
   remoteErrors: number
   /** Reply records skipped as malformed: no or bad correlation id, unknown instance, invalid JSON, oversized. */
@@ -40,6 +45,7 @@ export class StatsCounters {
     timeouts: 0,
     late: 0,
     duplicates: 0,
+    unclaimed: 0,
     remoteErrors: 0,
     malformed: 0,
     overloaded: 0,

@@ -57,6 +57,21 @@ t.test('a worker error is a 502 with its message; a 4xx set by the worker passes
   t.equal(app.kafkaReply.stats().remoteErrors, 2)
 })
 
+t.test('a reply handed over for a call cancelled meanwhile is deleted at once, not left to its TTL', async t => {
+  const names = await freshTopics(1)
+  // One reply partition: the first instance consumes every reply, so the second's cross Redis.
+  const [consumer, caller] = await startInstances(t, names, 2)
+  await startWorker(t, names, work)
+  const abort = new AbortController()
+  const call = caller.kafkaReply.request(names.requestTopic, { n: 1, delay: 300 }, { signal: abort.signal, timeout: 10_000 })
+  setTimeout(() => abort.abort(), 50)
+  await t.rejects(call, { code: 'FST_KAFKA_REPLY_CANCELLED' })
+  await waitFor('the reply to be handed over and found unclaimed', () => caller.kafkaReply.stats().unclaimed === 1)
+  t.equal(consumer.kafkaReply.stats().handedOver, 1)
+  const redis = redisClient(t)
+  await waitFor('the key to be deleted, though its TTL has 10 s to run', async () => (await keysUnder(redis, names.keyPrefix)).length === 0, 3000)
+})
+
 t.test('beyond maxPending waiting calls: 503 with Retry-After', async t => {
   const names = await freshTopics(1)
   const app = await startInstance(t, names, { maxPending: 2, retryAfter: 3 })
@@ -127,6 +142,33 @@ t.test('malformed reply records are counted and skipped; other calls are unaffec
   t.same(res.json(), { n: 5 })
   t.equal(app.kafkaReply.stats().malformed, hostile.length, 'each hostile record counted')
   t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'no Redis key written for any of them')
+})
+
+t.test('a worker that sends every reply twice: each call answered once, every second copy counted', async t => {
+  const names = await freshTopics(1)
+  // One reply partition: the first instance consumes every reply, the second's cross Redis.
+  const apps = await startInstances(t, names, 2)
+  const kafka = new Kafka({ brokers: kafkaBrokers, clientId: 'twice', logLevel: logLevel.NOTHING })
+  const producer = kafka.producer()
+  const consumer = kafka.consumer({ groupId: `${names.groupId}-twice`, heartbeatInterval: 500, maxWaitTimeInMs: 100 })
+  await Promise.all([producer.connect(), consumer.connect()])
+  t.teardown(async () => { await Promise.all([consumer.disconnect(), producer.disconnect()]) })
+  await consumer.subscribe({ topic: names.requestTopic, fromBeginning: true })
+  // Both copies in one send, as a producer's retry would write them: they arrive in one batch.
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const reply = { headers: { [HEADERS.correlationId]: message.headers![HEADERS.correlationId]! as Buffer }, value: message.value }
+      await producer.send({ topic: names.replyTopic, messages: [reply, reply] })
+    }
+  })
+
+  const responses = await Promise.all(Array.from({ length: 10 }, (_, n) => apps[n % 2].inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().n === n), 'every call got its own reply, once')
+  const total = (counter: 'duplicates' | 'resolvedLocal' | 'resolvedViaRedis') => apps.reduce((sum, app) => sum + app.kafkaReply.stats()[counter], 0)
+  await waitFor('every second copy to be counted', () => total('duplicates') === 10)
+  t.equal(total('resolvedLocal'), 5)
+  t.equal(total('resolvedViaRedis'), 5)
+  t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'no copy left a key behind')
 })
 
 t.test('a slow request does not hold up the requests fetched after it', async t => {
