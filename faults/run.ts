@@ -7,7 +7,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { Redis } from 'ioredis'
 import type * as Stack from '../stack/stack.mjs'
 import { projectRoot } from '../app/demo/paths.js'
-import { LOAD_SHARE, parseOptions } from './lib/options.js'
+import { FAULT_SHARE, STEADY_SHARE, parseOptions } from './lib/options.js'
 import { LEGEND, textTable, writeResults, type ScenarioResult } from './lib/report.js'
 import { killEverything, measureCapacity, runScenario, type SuiteContext } from './lib/run-scenario.js'
 import { scenarios } from './scenarios/index.js'
@@ -45,7 +45,8 @@ const suite: SuiteContext = {
     await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
   },
   runId: randomBytes(3).toString('hex'),
-  rate: options.rate ?? 0,
+  capacity: undefined,
+  rate: options.rate,
   durationMs: options.durationMs,
   timeoutMs: options.timeoutMs,
   replicas: 2,
@@ -56,11 +57,10 @@ let capacity: Awaited<ReturnType<typeof measureCapacity>> | undefined
 if (options.rate === undefined) {
   console.log('faults: measuring the capacity (closed loop, 512 clients, reply affinity off)')
   capacity = await measureCapacity(suite)
-  // Rounded down to 50 req/s: a figure that reads as a setting.
-  suite.rate = Math.max(50, Math.floor(capacity.rate * LOAD_SHARE / 50) * 50)
-  console.log(`faults: capacity ${capacity.rate.toFixed(0)} req/s (${capacity.failed} of ${capacity.ended} not answered 200); load ${suite.rate} req/s, ${LOAD_SHARE * 100}% of it`)
+  suite.capacity = capacity.rate
+  console.log(`faults: capacity ${capacity.rate.toFixed(0)} req/s (${capacity.failed} of ${capacity.ended} not answered 200); steady load at ${STEADY_SHARE * 100}% of it, faults at ${FAULT_SHARE * 100}%`)
 }
-console.log(`faults: ${chosen.map(s => s.name).join(', ')}; ${suite.rate} req/s, ${options.durationMs / 1000} s of load each, deadline ${options.timeoutMs} ms, run ${suite.runId}`)
+console.log(`faults: ${chosen.map(s => s.name).join(', ')}; ${options.durationMs / 1000} s of load each, deadline ${options.timeoutMs} ms, run ${suite.runId}`)
 
 const results: ScenarioResult[] = []
 try {
@@ -78,7 +78,7 @@ const resultsDir = join(projectRoot, 'faults', 'results', options.quick || optio
 writeResults(resultsDir, {
   startedAt,
   wallS,
-  config: { ...config, rate: suite.rate, capacity, loadShare: capacity === undefined ? undefined : LOAD_SHARE, durationS: options.durationMs / 1000, replicas: suite.replicas },
+  config: { ...config, capacity, durationS: options.durationMs / 1000, replicas: suite.replicas },
   scenarios: results
 })
 console.log(`\n${textTable(results)}\n\n${LEGEND.join('\n')}`)

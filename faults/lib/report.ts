@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { table } from '../../app/demo/table.js'
 import type { Crash } from './cluster.js'
+import { FAULT_SHARE, STEADY_SHARE } from './options.js'
 import type { Tally } from './tally.js'
 import type { Check } from './types.js'
 
@@ -10,6 +11,8 @@ export interface ScenarioResult {
   name: string
   description: string
   passed: boolean
+  /** The load, req/s. */
+  rate: number
   /** Why the scenario could not run to its end, when it could not. */
   error?: string
   /** How long the load ran, s. */
@@ -40,11 +43,11 @@ export interface SuiteResults {
   scenarios: ScenarioResult[]
 }
 
-const HEADERS = ['scenario', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'leaks', 'keys left', 'crashes', 'result']
+const HEADERS = ['scenario', 'req/s', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'leaks', 'keys left', 'crashes', 'result']
 
 function row (s: ScenarioResult): Array<string | number> {
   const t = s.tally
-  return [s.name, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, t.leaks, s.keysLeft, s.crashes.length, s.passed ? 'pass' : 'FAIL']
+  return [s.name, s.rate, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, t.leaks, s.keysLeft, s.crashes.length, s.passed ? 'pass' : 'FAIL']
 }
 
 /** The plain-text table printed at the end of a run. */
@@ -68,16 +71,17 @@ export function writeResults (dir: string, results: SuiteResults): void {
   writeFileSync(join(dir, 'latest.md'), markdown(results))
 }
 
-/** How the rate was chosen, when the suite measured the capacity first. */
+/** How the load was chosen. */
 function loadOrigin (config: Record<string, unknown>): string {
   const capacity = config.capacity as { rate: number } | undefined
-  if (capacity === undefined) return ''
-  return ` (${Number(config.loadShare) * 100}% of the ${capacity.rate.toFixed(0)} req/s the replicas answered closed loop at the start, 512 clients, reply affinity off)`
+  if (capacity === undefined) return `${config.rate} req/s open loop (--rate)`
+  return `open loop at ${STEADY_SHARE * 100}% (\`steady\`) or ${FAULT_SHARE * 100}% (with a fault) of the ${capacity.rate.toFixed(0)} req/s the replicas answered ` +
+    'closed loop at the start (512 clients, reply affinity off)'
 }
 
 function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): string {
   const lines = [
-    `Fault suite, ${startedAt}, ${wallS.toFixed(0)} s in all: ${config.rate} req/s open loop${loadOrigin(config)}, ${config.durationS} s of load per scenario (at least), ` +
+    `Fault suite, ${startedAt}, ${wallS.toFixed(0)} s in all: ${loadOrigin(config)}, ${config.durationS} s of load per scenario (at least), ` +
       `reply deadline ${config.timeoutMs} ms, ${config.replicas} app replicas and 1 worker unless a scenario says otherwise.`,
     '',
     `| ${HEADERS.join(' | ')} |`,

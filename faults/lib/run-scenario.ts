@@ -5,6 +5,7 @@ import { Redis } from 'ioredis'
 import { closedLoop, type Capacity } from './capacity.js'
 import { Cluster, type Replica } from './cluster.js'
 import { OpenLoop, quoteRequest, type Call } from './load.js'
+import { FAULT_SHARE } from './options.js'
 import { keysUnder } from './redis.js'
 import { RedisServer } from './redis-server.js'
 import type { ScenarioResult } from './report.js'
@@ -17,9 +18,12 @@ export interface SuiteContext {
   redisUrl: string
   redis: Redis
   createTopics: (topics: Array<[string, number]>) => Promise<void>
+  /** What the replicas answered closed loop at the start, req/s; undefined when --rate set the load. */
+  capacity: number | undefined
   /** Unique per run of the suite: part of every topic, group and key prefix. */
   runId: string
-  rate: number
+  /** --rate: the load of every scenario, req/s; otherwise each scenario's share of `capacity`. */
+  rate: number | undefined
   durationMs: number
   timeoutMs: number
   replicas: number
@@ -63,7 +67,8 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   const errorSamples: Record<string, string> = {}
   const onErrorBody = (call: Call, body: string) => { errorSamples[`${call.status} ${call.code ?? '-'}`] ??= body }
   const durationMs = Math.max(suite.durationMs, scenario.minDurationMs ?? 0)
-  const loadOptions = { rate: suite.rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets, onErrorBody, targets: (): readonly Replica[] => cluster.up }
+  const rate = suite.rate ?? rateAt(suite.capacity!, scenario.loadShare ?? FAULT_SHARE)
+  const loadOptions = { rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets, onErrorBody, targets: (): readonly Replica[] => cluster.up }
   const warm = new OpenLoop({ ...loadOptions, rampMs: WARM_UP_MS })
   const load: OpenLoop = new OpenLoop(loadOptions)
   if (suite.logs !== undefined) mkdirSync(suite.logs, { recursive: true })
@@ -85,7 +90,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     // No pause between the two: the rate stays steady; the warm-up's last calls end on their own.
     warm.stop()
     load.start()
-    log(`load: ${suite.rate} req/s over ${cluster.up.map(r => r.name).join(', ')} for ${durationMs / 1000} s at least`)
+    log(`load: ${rate} req/s over ${cluster.up.map(r => r.name).join(', ')} for ${durationMs / 1000} s at least`)
     const ctx: FaultContext = {
       cluster,
       redis: setup.admin,
@@ -138,6 +143,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     name: scenario.name,
     description: scenario.description,
     passed,
+    rate,
     ...(error === undefined ? {} : { error }),
     loadS,
     wallS: (performance.now() - wallStarted) / 1000,
@@ -152,6 +158,11 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     errorSamples,
     stats
   }
+}
+
+/** `share` of `capacity`, rounded down to 50 req/s: a figure that reads as a setting. */
+function rateAt (capacity: number, share: number): number {
+  return Math.max(50, Math.floor(capacity * share / 50) * 50)
 }
 
 /** What a scenario runs on: its topics, key prefix and replica environment, and its Redis. */

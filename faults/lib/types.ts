@@ -73,6 +73,8 @@ export interface Scenario {
   appEnv?: Record<string, string>
   /** Runs against a Redis of its own (to restart it, or to configure users) instead of the stack's. */
   privateRedis?: PrivateRedis
+  /** Its load as a share of the measured capacity (default FAULT_SHARE; --rate overrides it). */
+  loadShare?: number
   /** Shortest load this scenario needs to show anything, ms (it outlasts --quick's duration if need be). */
   minDurationMs?: number
   /**
