@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Writable } from 'node:stream'
 import { build } from '../app/app.js'
 import { loadConfig } from '../app/config.js'
 import { ROUTE_HEADERS } from '../app/routes/quotes.js'
@@ -23,6 +24,14 @@ const worker = await startWorker({
   heartbeatMs: 500
 }, createLogger('silent'))
 t.teardown(() => worker.close())
+// What the app logs, one JSON object per line.
+const logLines: Array<Record<string, unknown>> = []
+const logStream = new Writable({
+  write (chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>)
+    done()
+  }
+})
 const app = build({
   ...loadConfig({}),
   kafkaBrokers,
@@ -33,7 +42,8 @@ const app = build({
   groupId: names.groupId,
   keyPrefix: names.keyPrefix,
   timeoutMs: TIMEOUT_MS,
-  heartbeatMs: 500
+  heartbeatMs: 500,
+  logger: { level: 'warn', stream: logStream }
 })
 t.teardown(() => app.close())
 await app.ready()
@@ -107,11 +117,15 @@ t.test('a worker that fails is a 502 with its message and no stack', async t => 
   t.equal(res.headers[ROUTE_HEADERS.path], 'memory', 'an error reply travels like any reply')
 })
 
-t.test('a worker slower than the deadline is a 504', async t => {
+t.test('a worker slower than the deadline is a 504, logged as one warn line without a stack', async t => {
   const started = Date.now()
   const res = await quote({ sku: 'SLOW', quantity: 1, customerId: 'cust-42' })
   t.equal(res.statusCode, 504)
-  t.match(res.json(), { code: 'FST_KAFKA_REPLY_TIMEOUT', message: `No reply within ${TIMEOUT_MS} ms` })
+  t.same(res.json(), { statusCode: 504, code: 'FST_KAFKA_REPLY_TIMEOUT', error: 'Gateway Timeout', message: `No reply within ${TIMEOUT_MS} ms` })
+  const logged = logLines.filter(line => line.code === 'FST_KAFKA_REPLY_TIMEOUT')
+  t.equal(logged.length, 1)
+  t.match(logged[0], { level: 40, msg: `No reply within ${TIMEOUT_MS} ms` })
+  t.notOk('err' in logged[0], 'no error object, so no stack, in the log line')
   t.ok(Date.now() - started >= TIMEOUT_MS, 'not before the deadline')
   t.notOk(res.headers[ROUTE_HEADERS.path], 'no reply, no route')
 })
