@@ -5,6 +5,7 @@ import type { KafkaReplyStats } from '../../plugin/index.js'
 import type { Checks } from './checks.js'
 import type { Child } from './children.js'
 import { exchange, type Exchange } from './client.js'
+import { keysUnder } from './keys.js'
 import { table } from './table.js'
 
 /** What every step needs. */
@@ -97,13 +98,7 @@ export async function redisIsEmpty (ctx: DemoContext): Promise<void> {
     all = await Promise.all(replicas.map(stats))
   }
   checks.check(sum(all, 'late') === 1, 'the SLOW reply arrived after its deadline and was dropped as late, never written to Redis')
-  const keys: string[] = []
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 1000)
-    cursor = next
-    keys.push(...found)
-  } while (cursor !== '0')
+  const keys = await keysUnder(redis, keyPrefix)
   console.log(`  SCAN MATCH ${keyPrefix}:* -> ${keys.length} keys${keys.length > 0 ? `: ${keys.join(', ')}` : ''}`)
   checks.check(keys.length === 0, `no key under the prefix: the ${sum(all, 'handedOver')} replies handed over through Redis were deleted on read (GETDEL)`)
   console.log()

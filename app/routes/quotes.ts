@@ -35,18 +35,22 @@ export async function quotesRoutes (fastify: FastifyInstance, options: QuotesOpt
   })
 
   fastify.setErrorHandler(function (error: RemoteFailure, request, reply) {
+    const answer = (statusCode: number, extra: Record<string, unknown> = {}) =>
+      reply.code(statusCode).send({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message, ...extra })
     // The worker's own error code (UNKNOWN_SKU, ...) is what a client can act on: pass it along.
     if (error.remoteCode !== undefined) {
       const statusCode = error.statusCode ?? 502
       request.log[statusCode >= 500 ? 'error' : 'info']({ err: error }, error.message)
-      return reply.code(statusCode).send({ statusCode, code: error.code, error: STATUS_CODES[statusCode], message: error.message, remoteCode: error.remoteCode })
+      return answer(statusCode, { remoteCode: error.remoteCode })
     }
-    // A timeout, or a refusal while Kafka or Redis is away: expected when a dependency is slow or
-    // down, and then it comes for every call. One warn line each, without the stack and request
-    // dump of Fastify's default for a 5xx, which in a storm of them takes the CPU the answers need.
-    if (error.code?.startsWith('FST_KAFKA_REPLY_') === true && error.statusCode !== undefined && error.statusCode >= 500) {
-      request.log.warn({ code: error.code }, error.message)
-      return reply.code(error.statusCode).send({ statusCode: error.statusCode, code: error.code, error: STATUS_CODES[error.statusCode], message: error.message })
+    // The plugin's 503s and 504: a timeout, or a refusal while Kafka or Redis is away or the
+    // replica closes. Expected when a dependency is slow or down, and then they come for every
+    // call: one warn line each, without the stack and request dump of Fastify's default for a 5xx,
+    // which in a storm of them takes the CPU the answers need.
+    if (error.code?.startsWith('FST_KAFKA_REPLY_') === true && (error.statusCode === 503 || error.statusCode === 504)) {
+      const cause = error.cause instanceof Error ? { cause: error.cause.message } : {}
+      request.log.warn({ code: error.code, ...cause }, error.message)
+      return answer(error.statusCode)
     }
     throw error // everything else: Fastify's default answer
   })

@@ -1,17 +1,5 @@
 import type { Redis } from 'ioredis'
 
-/** Every key under `prefix:` (SCAN, which skips keys already past their TTL). */
-export async function keysUnder (redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = []
-  let cursor = '0'
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-    keys.push(...batch)
-    cursor = next
-  } while (cursor !== '0')
-  return keys
-}
-
 /**
  * Kills the pub/sub connections of this scenario's replicas only (the plugin names them
  * `<keyPrefix>:subscriber:<instanceId>`): `CLIENT KILL TYPE pubsub` would also cut whatever else

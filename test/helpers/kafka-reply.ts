@@ -83,14 +83,4 @@ export function redisClient (t: Test): Redis {
   return redis
 }
 
-/** Every key under a prefix (SCAN, not KEYS). */
-export async function keysUnder (redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = []
-  let cursor = '0'
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-    cursor = next
-    keys.push(...found)
-  } while (cursor !== '0')
-  return keys
-}
+export { keysUnder } from '../../app/demo/keys.js'
