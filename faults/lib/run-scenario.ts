@@ -252,13 +252,13 @@ const CAPACITY_CONNECTIONS = 512
  * the scenarios: the worker and the replicas as the scenarios start them, with reply affinity
  * off, so that every reply crosses Redis (the slower path, which most scenarios take).
  */
-export async function measureCapacity (suite: SuiteContext, { warmMs = 3000, measureMs = 8000, connections = CAPACITY_CONNECTIONS, appEnv = {} as Record<string, string> } = {}): Promise<Capacity> {
-  const setup = await prepare(`capacity-${connections}`, suite, suite.replicas, { REPLY_AFFINITY: 'false', ...appEnv })
+export async function measureCapacity (suite: SuiteContext, { warmMs = 3000, measureMs = 8000 } = {}): Promise<Capacity> {
+  const setup = await prepare('capacity', suite, suite.replicas, { REPLY_AFFINITY: 'false' })
   const cluster = new Cluster(setup.env, () => 0)
   running.add(cluster)
   try {
     await startAll(cluster, suite.replicas)
-    const capacity = await closedLoop(cluster.up, { connections, warmMs, measureMs, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets: setup.secrets })
+    const capacity = await closedLoop(cluster.up, { connections: CAPACITY_CONNECTIONS, warmMs, measureMs, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets: setup.secrets })
     if (cluster.crashes.length > 0) throw new Error(`a process crashed while the capacity was measured: ${cluster.crashes.map(c => `${c.name} ${c.why}\n${c.output.join('\n')}`).join('\n')}`)
     return capacity
   } finally {
