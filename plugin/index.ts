@@ -4,7 +4,7 @@ import type { Static, TSchema } from '@sinclair/typebox'
 import { errors } from './errors.js'
 import { resolveOptions, type KafkaReplyOptions } from './options.js'
 import { KafkaReply, type CancelHandle, type RequestOptions } from './kafka-reply.js'
-import { kPollInterval } from './baseline.js'
+import { kCreateHandOver, type CreateHandOver } from './redis/hand-over.js'
 
 /** Options of one reply.awaitKafka() call. */
 export type AwaitKafkaOptions = Omit<RequestOptions, 'schema'>
@@ -28,8 +28,7 @@ declare module 'fastify' {
 async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promise<void> {
   if (fastify.hasDecorator('kafkaReply')) throw new errors.ALREADY_REGISTERED()
   const options = resolveOptions(opts)
-  const pollInterval = (opts as { [kPollInterval]?: number })[kPollInterval]
-  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }), pollInterval)
+  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }), (opts as { [kCreateHandOver]?: CreateHandOver })[kCreateHandOver])
 
   fastify.decorate('kafkaReply', client)
   fastify.decorateReply('awaitKafka', awaitKafka)

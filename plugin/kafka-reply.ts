@@ -1,11 +1,10 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KafkaMessage, Producer } from 'kafkajs'
 import { Partitioners } from 'kafkajs'
-import { Redis, type ChainableCommander } from 'ioredis'
 import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
-import { keyspacePattern, newCorrelation, replyKey, type Correlation } from './correlation.js'
+import { newCorrelation, type Correlation } from './correlation.js'
 import { HEADERS, decodeStored, encodeStored, type RemoteError, type ReplyRoute, type Settled } from './protocol.js'
 import { decodeReply } from './reply-record.js'
 import { PendingCalls, type PendingCall } from './pending.js'
@@ -16,8 +15,7 @@ import { createKafka } from './kafka/client.js'
 import { BatchingProducer } from './kafka/batching-producer.js'
 import { ReplyConsumer } from './kafka/reply-consumer.js'
 import { ensureTopic } from './kafka/topics.js'
-import { KeyspaceWaiter } from './redis/keyspace-waiter.js'
-import { configureKeyspaceEvents, probeNotifications } from './redis/notifications.js'
+import { RedisHandOver, type CreateHandOver, type FoundBy, type HandOverWrite, type WaitingCalls } from './redis/hand-over.js'
 
 /** Options of one call. */
 export interface RequestOptions {
@@ -50,9 +48,7 @@ export interface KafkaReplyHealth {
   redis: boolean
 }
 
-const PROBE_TIMEOUT = 2000
 const PRODUCER_DRAIN_MS = 10_000
-const LAST_LOOK_TIMEOUT = 500
 /** How far in the future a reply's deadline may lie beyond maxTimeout (clock skew between hosts). */
 const CLOCK_SKEW = 5000
 
@@ -69,30 +65,29 @@ export class KafkaReply {
   readonly #log: Log
   readonly #stats = new StatsCounters()
   readonly #pending = new PendingCalls(call => this.#onDeadline(call))
-  readonly #keyBase: string
   readonly #localRoute: ReplyRoute
+  readonly #handOver: RedisHandOver
   #state: State = 'new'
-  #redis: Redis | undefined
-  #ownsRedis = false
   #producer: Producer | undefined
   #batcher: BatchingProducer | undefined
   #consumer: ReplyConsumer | undefined
-  #waiter: KeyspaceWaiter | undefined
   #instances: InstanceDirectory | undefined
   #nextPartition = 0
-  /** Reply keys announced by keyspace events, to be taken in one pipeline. */
-  #toTake: Array<{ id: string, key: string }> = []
 
-  /** Benchmark baseline only (see baseline.ts): poll every this many ms instead of notifications. */
-  readonly #pollInterval: number | undefined
-
-  constructor (options: ResolvedOptions, log: Log, pollInterval?: number) {
+  /** @internal `createHandOver` is a seam for benchmarks that measure other ways of waiting. */
+  constructor (options: ResolvedOptions, log: Log, createHandOver: CreateHandOver = (...args) => new RedisHandOver(...args)) {
     this.#options = options
     this.#log = log
-    this.#pollInterval = pollInterval
     this.instanceId = options.instanceId
-    this.#keyBase = `${options.keyPrefix}:{${options.instanceId}}`
     this.#localRoute = { path: 'memory', consumedBy: options.instanceId }
+    const calls: WaitingCalls = {
+      has: id => this.#pending.has(id),
+      list: () => this.#pending.calls().map(call => call.correlation),
+      settle: (id, stored, foundBy) => this.#settleStored(id, stored, foundBy),
+      unclaimed: () => this.#stats.add('unclaimed')
+    }
+    const { redis, keyPrefix, configureKeyspaceEvents } = options
+    this.#handOver = createHandOver({ redis, keyPrefix, instanceId: this.instanceId, configureKeyspaceEvents, subscriberName: this.subscriberName }, calls, log)
   }
 
   /**
@@ -123,17 +118,8 @@ export class KafkaReply {
     const options = this.#options
     const { kafka } = createKafka(options.kafka, this.#log)
 
-    if (typeof options.redis === 'string') {
-      this.#redis = new Redis(options.redis, { lazyConnect: true })
-      this.#ownsRedis = true
-      this.#redis.on('error', (err: Error) => this.#log.warn({ err }, 'Redis connection error'))
-      await this.#redis.connect()
-      this.#stillStarting()
-    } else {
-      this.#redis = options.redis
-    }
-    const redis = this.#redis
-    const db = redis.options.db ?? 0
+    await this.#handOver.connect()
+    this.#stillStarting()
 
     await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions)
     this.#stillStarting()
@@ -143,12 +129,7 @@ export class KafkaReply {
     this.#stillStarting()
     this.#batcher = new BatchingProducer(this.#producer)
 
-    const pattern = keyspacePattern(db, options.keyPrefix, this.instanceId)
-    const waiter = this.#waiter = new KeyspaceWaiter(redis, db, pattern, this.subscriberName, this.#log)
-    waiter.listen(key => { if (this.#pollInterval === undefined) this.#onKey(key) }, () => { this.#afterReconnect().catch(() => {}) })
-    await waiter.start()
-    if (options.configureKeyspaceEvents) await configureKeyspaceEvents(redis)
-    await probeNotifications(redis, waiter, this.#keyBase, PROBE_TIMEOUT)
+    await this.#handOver.listen()
     this.#stillStarting()
 
     const consumer = this.#consumer = new ReplyConsumer(kafka, options, this.#log)
@@ -171,7 +152,7 @@ export class KafkaReply {
     if (this.#state !== 'ready') throw new errors.CLOSING()
     // Without Redis a reply consumed by another instance could not reach this one: refuse now
     // rather than let the caller wait for its deadline.
-    if (this.#redis!.status !== 'ready' || !this.#waiter!.live) {
+    if (!this.#handOver.live) {
       this.#stats.add('unavailable')
       throw new errors.REDIS_UNAVAILABLE()
     }
@@ -197,14 +178,14 @@ export class KafkaReply {
     signal?.addEventListener('abort', onAbort, { once: true })
     if (cancelHandle !== undefined) cancelHandle.cancel = onAbort
     this.#publish(topic, value, correlation, options)
-    const poll = this.#pollInterval === undefined ? undefined : this.#poll(correlation, this.#pollInterval)
+    const unwatch = this.#handOver.watch(correlation)
 
     let settled: Settled
     try {
       settled = await waiting
     } finally {
       signal?.removeEventListener('abort', onAbort)
-      clearInterval(poll)
+      unwatch?.()
     }
     options.onRoute?.(settled.route)
     const { outcome } = settled
@@ -233,7 +214,7 @@ export class KafkaReply {
 
   /** What a readiness check should report. */
   health (): KafkaReplyHealth {
-    const redis = this.#redis?.status === 'ready' && this.#waiter?.live === true
+    const redis = this.#handOver.live
     const kafka = this.#consumer?.healthy === true
     return { ready: this.#state === 'ready' && redis && kafka, kafka, redis }
   }
@@ -251,14 +232,9 @@ export class KafkaReply {
     this.stopAccepting()
     const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([
       this.#consumer?.close(),
-      this.#closeProducer(),
-      this.#waiter?.close()
+      this.#closeProducer()
     ])
-    if (this.#ownsRedis && this.#redis !== undefined) {
-      // quit() lets queued commands finish; a connection that is not up has nothing to finish.
-      if (this.#redis.status === 'ready') results.push(...await Promise.allSettled([this.#redis.quit()]))
-      else this.#redis.disconnect()
-    }
+    results.push(...await this.#handOver.close())
     this.#state = 'closed'
     for (const result of results) {
       if (result.status === 'rejected') this.#log.warn({ err: result.reason }, 'error while closing fastify-kafka-reply')
@@ -309,7 +285,7 @@ export class KafkaReply {
    */
   async #onReplies (messages: KafkaMessage[]): Promise<void> {
     const now = Date.now()
-    let pipeline: ChainableCommander | undefined
+    const writes: HandOverWrite[] = []
     for (const message of messages) {
       const reply = decodeReply(message, this.#options.maxReplyBytes)
       if (reply === undefined) {
@@ -333,118 +309,41 @@ export class KafkaReply {
         continue
       }
       const ttl = correlation.deadline - now + this.#options.replyGrace
-      pipeline ??= this.#redis!.pipeline()
-      pipeline.set(replyKey(this.#options.keyPrefix, correlation), encodeStored(reply.outcome.ok, this.instanceId, reply.json), 'PX', ttl, 'NX')
+      writes.push({ correlation, value: encodeStored(reply.outcome.ok, this.instanceId, reply.json), ttl })
     }
-    if (pipeline === undefined) return
-    const results = await pipeline.exec()
-    for (const [err, result] of results ?? []) {
-      if (err !== null) throw err
-      this.#stats.add(result === 'OK' ? 'handedOver' : 'duplicates')
-    }
-  }
-
-  /**
-   * A keyspace event: one of our keys holds a reply. Take it (GETDEL evicts it) and resolve. The
-   * events of one read from the subscriber arrive together: their GETDELs go out as one pipeline.
-   */
-  #onKey (key: string): void {
-    const id = `${this.instanceId}.${key.slice(this.#keyBase.length + 1)}`
-    if (!this.#pending.has(id)) {
-      // No call waits for it (any more): evict it now rather than at its TTL. Ids are never reused,
-      // so no call can come to wait for it later.
-      this.#stats.add('unclaimed')
-      this.#redis!.del(key).catch((err: Error) => this.#log.debug({ err }, 'could not delete an unclaimed reply'))
-      return
-    }
-    if (this.#toTake.length === 0) queueMicrotask(() => this.#take())
-    this.#toTake.push({ id, key })
-  }
-
-  #take (): void {
-    const taking = this.#toTake
-    this.#toTake = []
-    const redis = this.#redis!
-    const failed = (err: Error) => this.#log.warn({ err }, 'could not read a handed-over reply')
-    if (taking.length === 1) {
-      redis.getdel(taking[0].key).then(stored => this.#settleStored(taking[0].id, stored), failed)
-      return
-    }
-    const pipeline = redis.pipeline()
-    for (const { key } of taking) pipeline.getdel(key)
-    pipeline.exec().then(results => {
-      results?.forEach(([err, stored], i) => {
-        if (err === null) this.#settleStored(taking[i].id, stored as string | null)
-        else failed(err)
-      })
-    }, failed)
-  }
-
-  /** The benchmark baseline: GETDEL the call's key every `interval` ms until it settles. */
-  #poll (correlation: Correlation, interval: number): NodeJS.Timeout {
-    const key = replyKey(this.#options.keyPrefix, correlation)
-    return setInterval(() => {
-      this.#redis!.getdel(key).then(stored => this.#settleStored(correlation.id, stored), () => {})
-    }, interval).unref()
-  }
-
-  /** After the subscriber reconnected: events may have been lost, so look up every pending key. */
-  async #afterReconnect (): Promise<void> {
-    // A restarted Redis has forgotten a CONFIG SET: set the flags again (where the plugin may)
-    // before looking for the replies that were written while no event could reach us.
-    if (this.#options.configureKeyspaceEvents) {
-      await configureKeyspaceEvents(this.#redis!).catch((err: Error) => this.#log.error({ err }, 'could not set notify-keyspace-events again'))
-    }
-    this.#sweep()
-  }
-
-  #sweep (): void {
-    const calls = this.#pending.calls()
-    if (calls.length === 0) return
-    const pipeline = this.#redis!.pipeline()
-    for (const call of calls) pipeline.getdel(replyKey(this.#options.keyPrefix, call.correlation))
-    pipeline.exec().then(results => {
-      results?.forEach(([err, stored], i) => {
-        if (err === null) this.#settleStored(calls[i].correlation.id, stored as string | null)
-      })
-    }, (err: Error) => this.#log.warn({ err }, 'could not sweep pending replies'))
+    for (const written of await this.#handOver.write(writes)) this.#stats.add(written ? 'handedOver' : 'duplicates')
   }
 
   /** The deadline passed: look in Redis once more (a lost event), then answer 504. */
   #onDeadline (call: PendingCall): void {
     const { correlation } = call
-    this.#lastLook(correlation).then(stored => {
-      if (stored !== null && this.#settleStored(correlation.id, stored)) return
+    this.#handOver.lastLook(correlation).then(found => {
+      if (found) return
       if (this.#pending.fail(correlation.id, new errors.TIMEOUT(call.timeout))) this.#stats.add('timeouts')
     })
   }
 
-  async #lastLook (correlation: Correlation): Promise<string | null> {
-    const redis = this.#redis
-    if (redis === undefined || redis.status !== 'ready' || !this.#pending.has(correlation.id)) return null
-    let timer: NodeJS.Timeout | undefined
-    const giveUp = new Promise<null>(resolve => { timer = setTimeout(resolve, LAST_LOOK_TIMEOUT, null) })
-    try {
-      return await Promise.race([redis.getdel(replyKey(this.#options.keyPrefix, correlation)), giveUp])
-    } catch {
-      return null
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  #settleStored (id: string, stored: string | null): boolean {
-    if (stored === null) return false
+  /** A reply read from Redis for call `id`: resolves the call; false when it is malformed or no call waits. */
+  #settleStored (id: string, stored: string, foundBy: FoundBy): boolean {
     const decoded = decodeStored(stored)
     if (decoded === undefined) {
       this.#stats.add('malformed')
       return false
     }
     const settled = this.#pending.settle(id, { outcome: decoded.outcome, route: { path: 'redis', consumedBy: decoded.consumedBy } })
-    if (settled) this.#stats.add('resolvedViaRedis')
+    if (settled) {
+      this.#stats.add('resolvedViaRedis')
+      this.#stats.add(FOUND_BY_COUNTER[foundBy])
+    }
     return settled
   }
 }
+
+const FOUND_BY_COUNTER = {
+  notification: 'resolvedByNotification',
+  sweep: 'resolvedBySweep',
+  lastLook: 'resolvedByLastLook'
+} as const
 
 function remoteError (remote: RemoteError): Error {
   const error = new errors.REMOTE_ERROR(remote.message) as Error & { statusCode: number, remoteCode?: string }

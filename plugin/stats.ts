@@ -6,8 +6,14 @@ export interface KafkaReplyStats {
   sent: number
   /** Replies consumed by the waiting instance itself and handed over in memory. */
   resolvedLocal: number
-  /** Replies that reached the waiting instance through Redis. */
+  /** Replies that reached the waiting instance through Redis: the sum of the three below. */
   resolvedViaRedis: number
+  /** ... found by the keyspace notification of their key (the usual way). */
+  resolvedByNotification: number
+  /** ... found by the sweep of every pending key after the subscriber (re)subscribed. */
+  resolvedBySweep: number
+  /** ... found by the last look at a call's key when its deadline passed (a lost notification). */
+  resolvedByLastLook: number
   /** Replies this instance consumed and wrote to Redis for another instance. */
   handedOver: number
   /** Calls that ended with 504. */
@@ -41,6 +47,9 @@ export class StatsCounters {
     sent: 0,
     resolvedLocal: 0,
     resolvedViaRedis: 0,
+    resolvedByNotification: 0,
+    resolvedBySweep: 0,
+    resolvedByLastLook: 0,
     handedOver: 0,
     timeouts: 0,
     late: 0,

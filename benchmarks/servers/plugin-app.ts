@@ -2,7 +2,7 @@
 // MODE=notify (the plugin as shipped) or MODE=poll (the busy-polling baseline, POLL_MS apart).
 import Fastify from 'fastify'
 import kafkaReply from '../../plugin/index.js'
-import { kPollInterval } from '../../plugin/baseline.js'
+import { pollingBaseline } from '../../plugin/baseline.js'
 import { brokers, need, onStop, ready } from './env.js'
 
 const requestTopic = need('REQUEST_TOPIC')
@@ -16,7 +16,7 @@ await app.register(kafkaReply, {
   affinity: process.env.AFFINITY === 'true',
   maxPending: 100_000,
   consumer: { heartbeatInterval: 500, maxWaitTimeInMs: 100 },
-  ...(process.env.MODE === 'poll' ? { [kPollInterval]: Number(need('POLL_MS')) } : {})
+  ...(process.env.MODE === 'poll' ? pollingBaseline(Number(need('POLL_MS'))) : {})
 })
 app.post('/call', async (request, reply) => reply.awaitKafka(requestTopic, request.body))
 app.get('/stats', async () => app.kafkaReply.stats())
