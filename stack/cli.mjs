@@ -1,11 +1,19 @@
 #!/usr/bin/env node
-// npm run stack:up | stack:down | stack:status
+// npm run stack:up [-- --cluster] | stack:down | stack:status
+// Also, for tests that run it in a child process: kill-kafka-node <id>, restart-kafka-node <id> (JSON out).
 import { StackError } from './paths.mjs'
-import { down, status, up } from './stack.mjs'
+import { down, killKafkaClusterNode, restartKafkaClusterNode, status, up } from './stack.mjs'
 
 const whose = s => s.owner === 'stack' ? `the stack's (pid ${s.pid}, log ${s.log})` : 'found running, not the stack\'s'
 
-function printUp ({ kafka, redis, kafkaBrokers, redisUrl }) {
+function printKafkaNodes (nodes) {
+  for (const n of nodes) {
+    const state = n.running ? `running, ${whose(n)}` : n.owner === 'stack' ? `NOT answering; the stack's pid ${n.pid} runs (starting? log ${n.log})` : 'not running'
+    console.log(`kafka-cluster node ${n.id}  ${n.address} (controller ${n.controller})  ${state}`)
+  }
+}
+
+function printUp ({ kafka, redis, kafkaBrokers, redisUrl, kafkaCluster }) {
   const { before, after, changed } = redis.keyspaceEvents
   for (const [name, s] of [['kafka', kafka], ['redis', redis]]) {
     console.log(`${name}  ${s.address}  ${s.action === 'started' ? 'started now' : 'already running'}: ${whose(s)}`)
@@ -13,10 +21,18 @@ function printUp ({ kafka, redis, kafkaBrokers, redisUrl }) {
   console.log(changed
     ? `redis  notify-keyspace-events: CONFIG SET '${before}' -> '${after}'`
     : `redis  notify-keyspace-events: '${after}' already includes K and $, left as is`)
+  if (kafkaCluster) {
+    console.log(`kafka-cluster  ${kafkaCluster.brokers.join(',')}  ${kafkaCluster.action === 'started' ? 'started now' : 'already running'}`)
+    printKafkaNodes(kafkaCluster.nodes)
+  }
   console.log(`\nKAFKA_BROKERS=${kafkaBrokers.join(',')}\nREDIS_URL=${redisUrl}`)
+  if (kafkaCluster) console.log(`KAFKA_CLUSTER_BROKERS=${kafkaCluster.brokers.join(',')}`)
 }
 
-function printDown (result) {
+function printDown ({ kafkaCluster, ...result }) {
+  for (const r of kafkaCluster) {
+    if (r.action !== 'none') console.log(`kafka-cluster node ${r.id}  ${r.action} pid ${r.pid} (${r.address})`)
+  }
   for (const [name, r] of Object.entries(result)) {
     console.log(r.action === 'none'
       ? `${name}  nothing started by the stack is running (servers found running are left alone)`
@@ -24,22 +40,32 @@ function printDown (result) {
   }
 }
 
-function printStatus ({ kafka, redis }) {
+function printStatus ({ kafka, redis, kafkaCluster }) {
   for (const [name, s] of [['kafka', kafka], ['redis', redis]]) {
     const state = s.running ? `running, ${whose(s)}` : s.owner === 'stack' ? `NOT answering; the stack's pid ${s.pid} runs (starting? log ${s.log})` : 'not running'
     console.log(`${name}  ${s.address}  ${state}${s.clusterId ? ` (cluster ${s.clusterId})` : ''}`)
   }
+  if (kafkaCluster.nodes.some(n => n.running || n.owner === 'stack')) {
+    printKafkaNodes(kafkaCluster.nodes)
+    if (kafkaCluster.clusterId) console.log(`kafka-cluster  cluster ${kafkaCluster.clusterId}, active controller ${kafkaCluster.controller}`)
+  } else {
+    console.log(`kafka-cluster  ${kafkaCluster.brokers.join(',')}  not running (npm run stack:up -- --cluster)`)
+  }
 }
 
+const json = value => console.log(JSON.stringify(value))
+
 const commands = {
-  up: async () => printUp(await up()),
+  up: async () => printUp(await up({ cluster: process.argv.includes('--cluster') })),
+  'kill-kafka-node': async () => json(await killKafkaClusterNode(process.argv[3], { log: console.error })),
+  'restart-kafka-node': async () => json(await restartKafkaClusterNode(process.argv[3], { log: console.error })),
   down: async () => printDown(await down()),
   status: async () => printStatus(await status())
 }
 
 const command = commands[process.argv[2]]
 if (!command) {
-  console.error('usage: node stack/cli.mjs up|down|status')
+  console.error('usage: node stack/cli.mjs up [--cluster] | down | status | kill-kafka-node <id> | restart-kafka-node <id>')
   process.exit(2)
 }
 try {

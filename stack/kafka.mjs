@@ -13,8 +13,6 @@ const { Kafka, logLevel } = kafkajs
 
 export const KAFKA_VERSION = '4.4.0'
 export const KAFKA_DIR = join(RUN_DIR, 'kafka')
-// Appears in the broker's command line, so a reused pid is not mistaken for our broker.
-export const KAFKA_MARKER = `-Dkafka.logs.dir=${KAFKA_DIR}`
 
 export function kafkaBrokers () {
   return (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map(s => s.trim()).filter(Boolean)
@@ -89,49 +87,73 @@ background.threads=2
  */
 export async function startKafka (brokers, log, timeoutMs = 90_000, { keepData = false } = {}) {
   const address = localAddress(brokers[0])
-  requireJava()
-  const jars = join(await kafkaJars(KAFKA_VERSION, log), '*')
-  const props = join(KAFKA_DIR, 'server.properties')
-  const jvm = [
-    '-cp', jars,
-    `-Dlog4j2.configurationFile=${join(STACK_DIR, 'log4j2.properties')}`,
-    KAFKA_MARKER
-  ]
-  if (!keepData || !existsSync(props)) {
-    rmSync(KAFKA_DIR, { recursive: true, force: true })
-    mkdirSync(KAFKA_DIR, { recursive: true })
-    writeFileSync(props, serverProperties(address))
-    const clusterId = randomBytes(16).toString('base64url') // 22 characters, as Kafka wants
-    // `--cluster-id=<id>`, not `-t <id>`: an id may start with '-', which would read as an option.
-    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' })
-    if (format.status !== 0) {
-      throw new StackError(`formatting the Kafka log dir failed:\n${format.stdout}${format.stderr}`)
-    }
-  }
-
-  const stdoutLog = join(KAFKA_DIR, 'stdout.log')
-  const logFile = join(KAFKA_DIR, 'kafka.log')
-  const out = openSync(stdoutLog, 'a')
-  // A small heap and the serial collector: a test broker on two cores, next to the tests.
-  const heap = (process.env.STACK_KAFKA_HEAP_OPTS || '-Xms256m -Xmx512m').split(' ')
-  const child = spawn('java', [
-    ...heap, '-XX:+UseSerialGC', '-XX:MaxMetaspaceSize=192m', '-XX:+ExitOnOutOfMemoryError',
-    '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', props
-  ], { detached: true, stdio: ['ignore', out, out], cwd: KAFKA_DIR })
-  // Detached in its own session and unreferenced: the broker outlives this node process.
-  child.unref()
-  closeSync(out)
-  const state = { pid: child.pid, address: brokers[0], marker: KAFKA_MARKER, log: logFile, stdout: stdoutLog, startedAt: new Date().toISOString() }
-  writeState('kafka', state)
-  log(`starting Kafka ${KAFKA_VERSION} at ${brokers[0]} (pid ${child.pid}, log ${shown(logFile)})`)
+  const state = await launchKafkaNode({
+    dir: KAFKA_DIR,
+    stateName: 'kafka',
+    address: brokers[0],
+    properties: serverProperties(address),
+    clusterId: keepData ? undefined : newClusterId(),
+    heap: process.env.STACK_KAFKA_HEAP_OPTS || '-Xms256m -Xmx512m',
+    log
+  })
   await waitForKafka(brokers, state, timeoutMs)
   await warmGroupCoordinator(brokers, state, timeoutMs)
   return state
 }
 
+/** A random KRaft cluster id: 22 characters, as Kafka wants. */
+export function newClusterId () {
+  return randomBytes(16).toString('base64url')
+}
+
+/**
+ * Spawns one Kafka node (a broker, a controller or both) detached, with its log dir `dir`, and
+ * records it under `stateName` (see proc.mjs). With a `clusterId`, `dir` is wiped and formatted
+ * with that id and `properties`; without one, the node starts on the data already in `dir` (a
+ * restart). Returns at once: the caller waits for what it needs (waitForKafka).
+ */
+export async function launchKafkaNode ({ dir, stateName, address, properties, clusterId, heap, log }) {
+  requireJava()
+  const jars = join(await kafkaJars(KAFKA_VERSION, log), '*')
+  const props = join(dir, 'server.properties')
+  // Appears in the node's command line, so a reused pid is not mistaken for our node.
+  const marker = `-Dkafka.logs.dir=${dir}`
+  const jvm = [
+    '-cp', jars,
+    `-Dlog4j2.configurationFile=${join(STACK_DIR, 'log4j2.properties')}`,
+    marker
+  ]
+  if (clusterId !== undefined || !existsSync(props)) {
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(props, properties)
+    // `--cluster-id=<id>`, not `-t <id>`: an id may start with '-', which would read as an option.
+    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId ?? newClusterId()}`, `--config=${props}`], { encoding: 'utf8' })
+    if (format.status !== 0) {
+      throw new StackError(`formatting the Kafka log dir ${shown(dir)} failed:\n${format.stdout}${format.stderr}`)
+    }
+  }
+
+  const stdoutLog = join(dir, 'stdout.log')
+  const logFile = join(dir, 'kafka.log')
+  const out = openSync(stdoutLog, 'a')
+  // A small heap and the serial collector: a test broker on two cores, next to the tests.
+  const child = spawn('java', [
+    ...heap.split(' '), '-XX:+UseSerialGC', '-XX:MaxMetaspaceSize=192m', '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true', ...jvm, 'kafka.Kafka', props
+  ], { detached: true, stdio: ['ignore', out, out], cwd: dir })
+  // Detached in its own session and unreferenced: the broker outlives this node process.
+  child.unref()
+  closeSync(out)
+  const state = { pid: child.pid, address, marker, log: logFile, stdout: stdoutLog, startedAt: new Date().toISOString() }
+  writeState(stateName, state)
+  log(`starting Kafka ${KAFKA_VERSION} at ${address} (pid ${child.pid}, log ${shown(logFile)})`)
+  return state
+}
+
 // A fresh broker creates __consumer_offsets on the first group lookup and answers
 // "coordinator not available" until it has; do that here so the first test's group joins at once.
-async function warmGroupCoordinator (brokers, state, timeoutMs) {
+export async function warmGroupCoordinator (brokers, state, timeoutMs) {
   const admin = new Kafka({ clientId: 'stack-probe', brokers, logLevel: logLevel.NOTHING }).admin({ retry: { retries: 0 } })
   await admin.connect()
   try {
@@ -149,11 +171,15 @@ async function warmGroupCoordinator (brokers, state, timeoutMs) {
   }
 }
 
-/** Polls until the broker answers; fails early, with the log's tail, if the process dies. */
-export async function waitForKafka (brokers, state, timeoutMs) {
+/**
+ * Polls until the broker answers (and, with `ready`, until ready(cluster) holds); fails early,
+ * with the log's tail, if the process dies.
+ */
+export async function waitForKafka (brokers, state, timeoutMs, ready = () => true) {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (await describeKafka(brokers, 1000)) return
+    const cluster = await describeKafka(brokers, 1000)
+    if (cluster && ready(cluster)) return cluster
     if (!isAlive(state.pid)) {
       throw new StackError(`the Kafka broker (pid ${state.pid}) exited during startup:\n${tail(state.log)}${tail(state.stdout)}\nsee ${shown(state.log)} and ${shown(state.stdout)}`)
     }
@@ -162,7 +188,7 @@ export async function waitForKafka (brokers, state, timeoutMs) {
   throw new StackError(`the Kafka broker (pid ${state.pid}) did not answer at ${brokers.join(',')} within ${timeoutMs / 1000}s: see ${shown(state.log)} and ${shown(state.stdout)}`)
 }
 
-function tail (file, lines = 15) {
+export function tail (file, lines = 15) {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') + '\n'
   } catch {

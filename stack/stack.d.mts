@@ -10,11 +10,29 @@ export interface ServerInfo {
   log?: string
 }
 
+/** One node of the stack's Kafka cluster (`--cluster`). */
+export interface KafkaClusterNode {
+  id: number
+  address: string
+  controller: string
+  running: boolean
+  owner: 'stack' | 'external'
+  pid?: number
+  log?: string
+}
+
+export interface KafkaClusterInfo {
+  brokers: string[]
+  nodes: KafkaClusterNode[]
+}
+
 export interface UpResult {
   kafkaBrokers: string[]
   redisUrl: string
   kafka: ServerInfo
   redis: ServerInfo & { keyspaceEvents: { before: string, after: string, changed: boolean } }
+  /** With `cluster: true` only. */
+  kafkaCluster?: KafkaClusterInfo & { action: 'started' | 'reused' }
 }
 
 export interface StatusResult {
@@ -22,13 +40,17 @@ export interface StatusResult {
   redisUrl: string
   kafka: ServerInfo & { running: boolean, clusterId?: string }
   redis: ServerInfo & { running: boolean }
+  kafkaCluster: KafkaClusterInfo & { clusterId?: string, controller?: number }
 }
 
-export type DownResult = Record<'kafka' | 'redis', { action: 'none' | 'stopped' | 'killed', pid?: number, address?: string }>
+type Stopped = { action: 'none' | 'stopped' | 'killed', pid?: number, address?: string }
+export type DownResult = Record<'kafka' | 'redis', Stopped> & { kafkaCluster: Array<Stopped & { id: number }> }
 
 interface Options { log?: (line: string) => void }
 
-export function up (options?: Options): Promise<UpResult>
+export function up (options?: Options & { cluster?: boolean }): Promise<UpResult>
+export function killKafkaClusterNode (id: number, options?: Options): Promise<{ id: number, address: string, pid: number, killedAt: number }>
+export function restartKafkaClusterNode (id: number, options?: Options): Promise<{ id: number, address: string, pid: number, startedAt: number, readyAt: number }>
 export function down (options?: Options): Promise<DownResult>
 export function restartKafka (options?: Options & { pauseMs?: number }): Promise<ServerInfo>
 export function status (): Promise<StatusResult>

@@ -2,6 +2,7 @@
 // Reuses servers that already answer; starts (and later stops) only what is missing.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeKafka, kafkaBrokers, startKafka, waitForKafka } from './kafka.mjs'
+import { downKafkaCluster, killKafkaNode, restartKafkaNode, statusKafkaCluster, upKafkaCluster } from './kafka-cluster.mjs'
 import { StackError, shown } from './paths.mjs'
 import { clearState, ownedProcess, stopProcess, withLock } from './proc.mjs'
 import { ensureKeyspaceEvents, redisAnswers, redisUrl, startRedis } from './redis.mjs'
@@ -48,21 +49,25 @@ async function upRedis (url, log) {
 /**
  * Makes sure a Kafka broker answers at KAFKA_BROKERS (default 127.0.0.1:9092) and a Redis at
  * REDIS_URL (default redis://127.0.0.1:6379) with keyspace events on. Safe to call concurrently.
+ * With `cluster`, also the cluster parts: a 3-node Kafka cluster (stack/kafka-cluster.mjs).
  */
-export async function up ({ log = console.log } = {}) {
+export async function up ({ log = console.log, cluster = false } = {}) {
   const brokers = kafkaBrokers()
   const url = redisUrl()
   return withLock('stack', LOCK_TIMEOUT_MS, log, async () => {
     const redis = await upRedis(url, log)
     const kafka = await upKafka(brokers, log)
-    return { kafkaBrokers: brokers, redisUrl: url, kafka, redis }
+    const result = { kafkaBrokers: brokers, redisUrl: url, kafka, redis }
+    if (cluster) result.kafkaCluster = await upKafkaCluster(log)
+    return result
   })
 }
 
-/** Stops what `up()` started, and nothing else. */
+/** Stops what `up()` started (the cluster parts included), and nothing else. */
 export async function down ({ log = console.log } = {}) {
   return withLock('stack', 60_000, log, async () => {
     const result = {}
+    result.kafkaCluster = await downKafkaCluster()
     // Kafka gets time for a clean shutdown; Redis keeps nothing on disk anyway.
     for (const [name, graceMs] of [['kafka', 20_000], ['redis', 5000]]) {
       const owned = ownedProcess(name)
@@ -76,6 +81,16 @@ export async function down ({ log = console.log } = {}) {
     }
     return result
   })
+}
+
+/** SIGKILLs node `id` (1..3) of the stack's Kafka cluster; see stack/kafka-cluster.mjs. */
+export async function killKafkaClusterNode (id, { log = console.log } = {}) {
+  return withLock('stack', 120_000, log, () => killKafkaNode(id))
+}
+
+/** Starts node `id` of the stack's Kafka cluster again on its data; resolves once it is registered. */
+export async function restartKafkaClusterNode (id, { log = console.log } = {}) {
+  return withLock('stack', 180_000, log, () => restartKafkaNode(id, log))
 }
 
 /**
@@ -93,7 +108,7 @@ export async function restartKafka ({ log = console.log, pauseMs = 0 } = {}) {
   })
 }
 
-/** What answers where, and whether the stack started it. */
+/** What answers where (the cluster parts included), and whether the stack started it. */
 export async function status () {
   const brokers = kafkaBrokers()
   const url = redisUrl()
@@ -105,6 +120,7 @@ export async function status () {
     kafkaBrokers: brokers,
     redisUrl: url,
     kafka: { ...described(brokers.join(','), kafkaOwned, null), running: Boolean(cluster), clusterId: cluster?.clusterId },
-    redis: { ...described(url, redisOwned, null), running: redisUp }
+    redis: { ...described(url, redisOwned, null), running: redisUp },
+    kafkaCluster: await statusKafkaCluster()
   }
 }

@@ -1,0 +1,43 @@
+// Where the cluster stack of `npm run test:cluster` runs (`npm run stack:up -- --cluster`), and
+// what the cluster tests do to it.
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
+
+/** The 3-node Kafka cluster: node n (1..3) listens on 127.0.0.1:2909(1+n). */
+export const kafkaClusterBrokers: string[] = ['127.0.0.1:29092', '127.0.0.1:29093', '127.0.0.1:29094']
+
+/** The address of node `id` of the Kafka cluster. */
+export function kafkaNodeAddress (id: number): string {
+  return kafkaClusterBrokers[id - 1]
+}
+
+const cli = fileURLToPath(new URL('../../stack/cli.mjs', import.meta.url))
+const run = promisify(execFile)
+
+// In a child process: tap would record coverage of the stack's modules if a test loaded them.
+async function stack<T> (...args: string[]): Promise<T> {
+  const { stdout } = await run(process.execPath, [cli, ...args], {
+    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' },
+    timeout: 240_000
+  })
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as T
+}
+
+/** SIGKILLs node `id` of the Kafka cluster; resolves with when it was killed (epoch ms). */
+export async function killKafkaNode (id: number): Promise<{ killedAt: number }> {
+  return stack('kill-kafka-node', String(id))
+}
+
+/** Starts node `id` again on its data; resolves once the cluster lists all three brokers. */
+export async function restartKafkaNode (id: number): Promise<{ readyAt: number }> {
+  return stack('restart-kafka-node', String(id))
+}
+
+/** An admin client of the Kafka cluster, connected; the caller disconnects it. */
+export async function clusterAdmin (clientId = 'test-cluster-admin'): Promise<Admin> {
+  const admin = new Kafka({ clientId, brokers: kafkaClusterBrokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  return admin
+}
