@@ -121,7 +121,7 @@ export class KafkaReply {
     await this.#handOver.connect()
     this.#stillStarting()
 
-    await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions)
+    await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions, options.replyTopicReplicationFactor ?? -1)
     this.#stillStarting()
 
     this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })

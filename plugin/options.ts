@@ -23,6 +23,7 @@ export const OptionsSchema = Type.Object({
   maxReplyBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   createTopics: Type.Optional(Type.Boolean()),
   replyTopicPartitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  replyTopicReplicationFactor: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_767, description: 'replicas of a reply topic the plugin creates (default: the broker\'s default.replication.factor)' })),
   configureKeyspaceEvents: Type.Optional(Type.Boolean()),
   readyTimeout: Type.Optional(Millis('how long startup may take')),
   affinity: Type.Optional(Type.Boolean({ description: 'ask workers to reply to a partition this instance consumes' })),
@@ -48,8 +49,10 @@ export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'>
 }
 
 /** The options with every default filled in. */
-export interface ResolvedOptions extends Required<Omit<KafkaReplyOptions, 'consumer'>> {
+export interface ResolvedOptions extends Required<Omit<KafkaReplyOptions, 'consumer' | 'replyTopicReplicationFactor'>> {
   consumer: NonNullable<PlainOptions['consumer']>
+  /** Unset: the broker's default.replication.factor. */
+  replyTopicReplicationFactor?: number
 }
 
 export const DEFAULTS = {
