@@ -1,6 +1,7 @@
-// npm run bench: every scenario, one after the other, against the same broker and Redis, with
-// the same worker and load. Writes results/latest.{json,md,svg}; --quick writes results/quick/.
-import { cpus, totalmem } from 'node:os'
+// npm run bench: every scenario against the same broker and Redis, with the same worker and load;
+// `--repeat N` runs them all N times, interleaved, and reports the medians. Writes
+// results/latest.{json,md,svg}; --quick writes results/quick/.
+import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
@@ -11,9 +12,12 @@ import { Redis } from 'ioredis'
 import type * as Stack from '../stack/stack.mjs'
 import { projectRoot } from '../app/demo/paths.js'
 import { startChild } from '../app/demo/children.js'
+import { RedisServer } from '../faults/lib/redis-server.js'
 import { BODY, httpLoad, percentileMs, type LoadResult } from './lib/load.js'
-import { brokerPid, cpuSeconds, redisCommands, redisPid } from './lib/measure.js'
-import { writeResults, type ScenarioResult } from './lib/report.js'
+import { brokerPid, cpuSeconds, machineBusySeconds, ownCpuSeconds, redisCommands, redisPid } from './lib/measure.js'
+import { openLoad } from './lib/open-loop.js'
+import { writeResults, type OpenLoopBlock, type OpenLoopRun, type RunFigures, type ScenarioResult } from './lib/report.js'
+import { aggregate, aggregateOpenLoop } from './lib/stats.js'
 import { checkTargets } from './lib/targets.js'
 import { scenarios } from './scenarios/index.js'
 import type { Running, Scenario, ScenarioContext } from './scenarios/types.js'
@@ -23,18 +27,26 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '64' },
     quick: { type: 'boolean', default: false },
-    only: { type: 'string' }
+    only: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    rate: { type: 'string' }
   }
 })
 const quick = args.quick === true
 const durationS = quick ? 3 : positive('duration', args.duration)
 const warmupS = quick ? 1 : Math.min(5, durationS)
 const connections = positive('connections', args.connections)
+const repeat = positive('repeat', args.repeat)
 const IDLE_S = 2
 const unloadedS = quick ? 1 : 5
 const only = args.only?.split(',')
 const chosen = only === undefined ? scenarios : scenarios.filter(s => only.includes(s.name))
 if (chosen.length === 0) throw new Error(`--only names no scenario; there are: ${scenarios.map(s => s.name).join(', ')}`)
+/** The open loop's rate: --rate, or half of what plugin-redis answered in the first round. */
+let openRate = args.rate === undefined ? undefined : positive('rate', args.rate)
+let openBasis = 'set with --rate'
+const OPEN_LOOP_SHARE = 0.5
+const cores = cpus().length
 
 function positive (name: string, value: string | undefined): number {
   const n = Number(value)
@@ -43,7 +55,14 @@ function positive (name: string, value: string | undefined): number {
 }
 
 const stack = await import(pathToFileURL(join(projectRoot, 'stack/stack.mjs')).href) as typeof Stack
-const { kafkaBrokers, redisUrl } = await stack.up({ log: line => console.log(`  ${line}`) })
+const { kafkaBrokers } = await stack.up({ log: line => console.log(`  ${line}`) })
+// A redis-server of the benchmark's own: the machine's shared one also serves tests running
+// meanwhile, whose commands would count as the scenario's (per request, while idle) and whose
+// work would show in Redis's CPU time.
+const redisServer = await RedisServer.start({ notifyKeyspaceEvents: 'K$' })
+process.once('exit', () => { redisServer.kill().catch(() => {}) }) // the signal goes out at once, also when the run fails
+const redisUrl = redisServer.url
+console.log(`  redis-server of this run at ${redisServer.address}`)
 const redis = new Redis(redisUrl)
 const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'bench-admin', logLevel: logLevel.WARN }).admin()
 await admin.connect()
@@ -71,39 +90,55 @@ async function load (running: Running, seconds: number, concurrency = connection
   return httpLoad(running.targets!, concurrency, seconds)
 }
 
-async function measure (scenario: Scenario): Promise<ScenarioResult> {
-  console.log(`\n${scenario.name}: ${scenario.description}`)
+/**
+ * Counts the CPU that the scenario's processes, this process (the load generator) and the whole
+ * machine use while `work` runs; what the machine used beyond the first two is other work on it.
+ */
+async function cpuWindow<T> (pids: Record<string, number | undefined>, work: () => Promise<T>) {
+  const before = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, pid === undefined ? 0 : cpuSeconds(pid)]))
+  const machineBefore = machineBusySeconds()
+  const ownBefore = ownCpuSeconds()
+  const started = performance.now()
+  const result = await work()
+  const wallS = (performance.now() - started) / 1000
+  const own = ownCpuSeconds() - ownBefore
+  const machine = machineBusySeconds() - machineBefore
+  const cpu = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, pid === undefined ? 0 : round(cpuSeconds(pid) - before[role], 2)]))
+  const counted = Object.values(cpu).reduce((sum, s) => sum + s, 0) + own
+  return { result, cpu, loadGeneratorCpuSeconds: round(own, 2), otherCpuShare: round(Math.max(0, machine - counted) / (cores * wallS), 3) }
+}
+
+async function measure (scenario: Scenario, roundNo: number): Promise<{ figures: RunFigures, open?: OpenLoopRun }> {
+  console.log(`\n${scenario.name}${repeat > 1 ? ` (round ${roundNo} of ${repeat})` : ''}: ${scenario.description}`)
+  const loadAverage = round2(loadavg()[0])
   const running = await scenario.start(ctx)
   try {
     await load(running, warmupS)
     await sleep(500) // let the warm-up's last replies drain
     const pids: Record<string, number | undefined> = Object.fromEntries(running.processes.map(p => [p.name, p.process.pid]))
-    pids.broker = brokerPid()
+    pids.broker = brokerPid(kafkaBrokers)
     pids.redis = await redisPid(redis)
-    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, pid === undefined ? 0 : cpuSeconds(pid)]))
     const commandsBefore = await redisCommands(redis)
-    const result = await load(running, durationS)
-    const cpu = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, pid === undefined ? 0 : round(cpuSeconds(pid) - cpuBefore[role], 2)]))
+    const { result, cpu, loadGeneratorCpuSeconds, otherCpuShare } = await cpuWindow(pids, () => load(running, durationS))
     await sleep(500) // the calls still in flight when the load stopped finish their Redis traffic
     const commandsAfter = await redisCommands(redis)
     const idleFrom = commandsAfter
     await sleep(IDLE_S * 1000)
     const idle = await redisCommands(redis) - idleFrom
     const pluginStats = await running.stats?.()
-    const unloaded = Float64Array.from((await load(running, unloadedS, 1)).latenciesUs).sort() as unknown as number[]
+    const unloaded = sortedUs((await load(running, unloadedS, 1)).latenciesUs)
 
-    const sorted = Float64Array.from(result.latenciesUs).sort()
+    const sorted = sortedUs(result.latenciesUs)
     const answered = sorted.length
     const cpuTotal = Object.values(cpu).reduce((sum, s) => sum + s, 0)
-    const figures: ScenarioResult = {
-      name: scenario.name,
-      description: scenario.description,
-      requestsPerSec: round(answered / result.durationS, 1),
+    const figures: RunFigures = {
+      round: roundNo,
+      requestsPerSec: round1(answered / result.durationS),
       latency: {
-        p50: percentileMs(sorted as unknown as number[], 50),
-        p97_5: percentileMs(sorted as unknown as number[], 97.5),
-        p99: percentileMs(sorted as unknown as number[], 99),
-        max: percentileMs(sorted as unknown as number[], 100)
+        p50: percentileMs(sorted, 50),
+        p97_5: percentileMs(sorted, 97.5),
+        p99: percentileMs(sorted, 99),
+        max: percentileMs(sorted, 100)
       },
       latencyUnloaded: { p50: percentileMs(unloaded, 50), p99: percentileMs(unloaded, 99) },
       requests: result.requests,
@@ -111,35 +146,92 @@ async function measure (scenario: Scenario): Promise<ScenarioResult> {
       timeouts: result.timeouts,
       non2xx: result.non2xx,
       cpuSeconds: cpu,
-      requestsPerCpuSecond: round(answered / cpuTotal, 1),
+      requestsPerCpuSecond: round1(answered / cpuTotal),
       redisCommandsPerRequest: round((commandsAfter - commandsBefore) / Math.max(1, result.sent), 3),
       redisCommandsIdle: idle,
+      loadGeneratorCpuSeconds,
+      otherCpuShare,
+      loadAverage,
       ...(pluginStats === undefined ? {} : { pluginStats })
     }
     const { latency: l } = figures
     console.log(`  ${figures.requestsPerSec} req/s, p50 ${l.p50} ms, p97.5 ${l.p97_5} ms, p99 ${l.p99} ms, max ${l.max} ms, ` +
       `1 connection: p50 ${figures.latencyUnloaded.p50} ms, p99 ${figures.latencyUnloaded.p99} ms, ` +
       `errors ${figures.errors + figures.timeouts}, non-2xx ${figures.non2xx}, ${figures.requestsPerCpuSecond} req per CPU-s, ` +
-      `${figures.redisCommandsPerRequest} Redis cmds per req, ${idle} while idle`)
-    return figures
+      `${figures.redisCommandsPerRequest} Redis cmds per req, ${idle} while idle; ` +
+      `others used ${Math.round(otherCpuShare * 100)}% of the machine, load average ${loadAverage}`)
+
+    if (scenario.name === 'plugin-redis' && openRate === undefined) {
+      openRate = Math.max(50, Math.round((figures.requestsPerSec * OPEN_LOOP_SHARE) / 50) * 50)
+      openBasis = `half of plugin-redis's ${Math.round(figures.requestsPerSec)} req/s in round 1, rounded to 50`
+    }
+    const open = scenario.openLoop === true && openRate !== undefined && running.targets !== undefined
+      ? await measureOpenLoop(running.targets, openRate, pids, roundNo)
+      : undefined
+    return { figures, open }
   } finally {
     await running.stop()
   }
 }
+
+/** The open loop against a running scenario: a warm-up at the rate, then the measured run. */
+async function measureOpenLoop (targets: string[], rate: number, pids: Record<string, number | undefined>, roundNo: number): Promise<OpenLoopRun> {
+  await openLoad(targets, rate, warmupS)
+  await sleep(500)
+  const { result, otherCpuShare } = await cpuWindow(pids, () => openLoad(targets, rate, durationS))
+  const sorted = sortedUs(result.latenciesUs)
+  const lag = sortedUs(result.lagUs)
+  const open: OpenLoopRun = {
+    round: roundNo,
+    requestsPerSec: round1(sorted.length / result.durationS),
+    latency: { p50: percentileMs(sorted, 50), p99: percentileMs(sorted, 99), max: percentileMs(sorted, 100) },
+    lagMs: { p50: percentileMs(lag, 50), p99: percentileMs(lag, 99) },
+    sent: result.sent,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    otherCpuShare
+  }
+  console.log(`  open loop at ${rate} req/s: ${open.requestsPerSec} answered per s, p50 ${open.latency.p50} ms, p99 ${open.latency.p99} ms, ` +
+    `max ${open.latency.max} ms, errors ${open.errors + open.non2xx}, generator lag p99 ${open.lagMs.p99} ms`)
+  return open
+}
+
+function sortedUs (values: number[]): number[] {
+  return Array.from(Float64Array.from(values).sort())
+}
+
+const round1 = (n: number) => round(n, 1)
+const round2 = (n: number) => round(n, 2)
 
 function round (n: number, digits: number): number {
   const f = 10 ** digits
   return Math.round(n * f) / f
 }
 
-const results: ScenarioResult[] = []
+const runs = new Map<string, RunFigures[]>(chosen.map(s => [s.name, []]))
+const openRuns = new Map<string, OpenLoopRun[]>()
 const info = await redis.info('server')
+const loadBefore = loadavg().map(round2)
 try {
-  for (const scenario of chosen) results.push(await measure(scenario))
+  for (let r = 1; r <= repeat; r++) {
+    for (const scenario of chosen) {
+      const { figures, open } = await measure(scenario, r)
+      runs.get(scenario.name)!.push(figures)
+      if (open !== undefined) openRuns.set(scenario.name, [...openRuns.get(scenario.name) ?? [], open])
+    }
+  }
 } finally {
   await admin.disconnect()
   redis.disconnect()
+  await redisServer.kill()
 }
+const loadAfter = loadavg().map(round2)
+const results: ScenarioResult[] = chosen.map(s => aggregate(s.name, s.description, runs.get(s.name)!))
+const openLoop: OpenLoopBlock | undefined = openRate === undefined || openRuns.size === 0
+  ? undefined
+  : { ratePerS: openRate, basis: openBasis, durationS, warmupS, scenarios: [...openRuns].map(([name, list]) => aggregateOpenLoop(name, list)) }
+if (openLoop === undefined) console.log('\nNo open loop: it needs plugin-redis in the run, or --rate.')
+const targets = checkTargets(results)
 
 const cpu = cpus()
 const out = join(projectRoot, 'benchmarks', 'results', ...(quick ? ['quick'] : []))
@@ -150,14 +242,23 @@ writeResults(out, {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     kafka: '4.4.0 (single-node KRaft, stack/)',
-    redis: /redis_version:(\S+)/.exec(info)?.[1],
-    date: new Date().toISOString()
+    redis: `${/redis_version:(\S+)/.exec(info)?.[1] ?? '?'} (a redis-server of the run's own)`,
+    date: new Date().toISOString(),
+    loadAverage: { before: loadBefore, after: loadAfter }
   },
-  config: { connections, pipelining: 1, durationS, warmupS, unloadedS, body: BODY, worker: 'responder, no work', quick },
-  scenarios: results
+  config: { connections, pipelining: 1, durationS, warmupS, unloadedS, repeat, body: BODY, worker: 'responder, no work', quick },
+  scenarios: results,
+  ...(openLoop === undefined ? {} : { openLoop }),
+  targets
 })
 
-console.log('\nTargets (ratios within this run):')
-for (const check of checkTargets(results)) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.measured}`)
+if (repeat > 1) {
+  console.log(`\nMedians of ${repeat} runs:`)
+  for (const s of results) console.log(`  ${s.name}: ${Math.round(s.requestsPerSec)} req/s, p50 ${s.latency.p50} ms, p99 ${s.latency.p99} ms, 1 connection p50 ${s.latencyUnloaded.p50} ms`)
+  for (const s of openLoop?.scenarios ?? []) console.log(`  ${s.name}, open loop at ${openLoop!.ratePerS} req/s: p50 ${s.latency.p50} ms, p99 ${s.latency.p99} ms`)
+}
+console.log(`\nLoad average: ${loadBefore.join(', ')} before, ${loadAfter.join(', ')} after`)
+console.log(`\nTargets (ratios within this run${repeat > 1 ? ', on the medians' : ''}):`)
+for (const check of targets) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.measured}`)
 console.log(`\nwrote ${join(out, 'latest.json')}, latest.md and latest.svg`)
 process.exit(0)

@@ -16,11 +16,17 @@ export function cpuSeconds (pid: number): number {
   }
 }
 
-/** The pid of the Kafka broker on this machine, if one runs here. */
-export function brokerPid (): number | undefined {
+/**
+ * The pid of the process listening on the first broker's port, when it runs on this machine (other
+ * brokers may run here too, so the name alone does not tell which one).
+ */
+export function brokerPid (brokers: string[]): number | undefined {
+  const port = /:(\d+)$/.exec(brokers[0] ?? '')?.[1]
+  if (port === undefined) return undefined
   try {
-    const pids = execFileSync('pgrep', ['-f', 'kafka\\.Kafka'], { encoding: 'utf8' }).trim().split('\n')
-    return pids.length === 1 ? Number(pids[0]) : undefined
+    const listening = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' })
+    const pid = /pid=(\d+)/.exec(listening)?.[1]
+    return pid === undefined ? undefined : Number(pid)
   } catch {
     return undefined
   }
@@ -43,4 +49,17 @@ export async function redisCommands (redis: Redis): Promise<number> {
     if (match[1] !== 'info') total += Number(match[2])
   }
   return total
+}
+
+/** CPU seconds all cores of this machine have spent running anything since boot, from /proc/stat. */
+export function machineBusySeconds (): number {
+  // user nice system idle iowait irq softirq ...; guest time is already counted in user
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
+  return (user + nice + system + irq + softirq) / TICKS_PER_SECOND
+}
+
+/** CPU seconds (user + system) this process has used so far. */
+export function ownCpuSeconds (): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1e6
 }

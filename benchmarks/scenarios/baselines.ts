@@ -32,3 +32,22 @@ export const kafkaFloor: Scenario = {
     }
   }
 }
+
+export const httpKafkaBare: Scenario = {
+  name: 'http-kafka-bare',
+  description: 'a hand-written bridge: one Fastify route and kafkajs, replies from its own reply topic resolved in an in-memory map (no plugin, no Redis)',
+  async start (ctx) {
+    const requestTopic = ctx.unique('bench-req')
+    const replyTopic = ctx.unique('bench-reply')
+    await ctx.createTopic(requestTopic, 1)
+    await ctx.createTopic(replyTopic, 1)
+    const worker = await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') })
+    try {
+      const app = await ctx.start('app-1', 'http-kafka-bare', { REQUEST_TOPIC: requestTopic, REPLY_TOPIC: replyTopic, GROUP_ID: ctx.unique('bench-bare') })
+      return { targets: [`http://127.0.0.1:${app.port!}/call`], processes: [app, worker], stop: async () => { await Promise.all([app.stop(), worker.stop()]) } }
+    } catch (err) {
+      await worker.stop()
+      throw err
+    }
+  }
+}

@@ -57,6 +57,7 @@ async function startPlugin (ctx: ScenarioContext, setup: Setup): Promise<Running
 export const pluginRedis: Scenario = {
   name: 'plugin-redis',
   description: 'the plugin; every reply reaches the waiting instance through Redis (another instance consumes it)',
+  openLoop: true,
   start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1 })
 }
 
@@ -75,11 +76,13 @@ export const pluginAffinity: Scenario = {
 export const poll10: Scenario = {
   name: 'poll-10ms',
   description: 'the plugin\'s flow through Redis, but waiting by GET polling every 10 ms (the design this plugin replaces)',
+  openLoop: true,
   start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, pollMs: 10 })
 }
 
 export const poll50: Scenario = {
   name: 'poll-50ms',
   description: 'the same, polling every 50 ms',
+  openLoop: true,
   start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, pollMs: 50 })
 }

@@ -36,5 +36,7 @@ export interface Running {
 export interface Scenario {
   name: string
   description: string
+  /** Also measured in the open loop, at a fixed rate (about half of plugin-redis's capacity). */
+  openLoop?: boolean
   start: (ctx: ScenarioContext) => Promise<Running>
 }
