@@ -159,7 +159,8 @@ async function measure (scenario: Scenario, roundNo: number): Promise<{ figures:
       `1 connection: p50 ${figures.latencyUnloaded.p50} ms, p99 ${figures.latencyUnloaded.p99} ms, ` +
       `errors ${figures.errors + figures.timeouts}, non-2xx ${figures.non2xx}, ${figures.requestsPerCpuSecond} req per CPU-s, ` +
       `${figures.redisCommandsPerRequest} Redis cmds per req, ${idle} while idle; ` +
-      `others used ${Math.round(otherCpuShare * 100)}% of the machine, load average ${loadAverage}`)
+      `others used ${Math.round(otherCpuShare * 100)}% of the machine, load average ${loadAverage}; ` +
+      `CPU-s ${Object.entries(cpu).map(([role, s]) => `${role} ${s}`).join(', ')}, load generator ${loadGeneratorCpuSeconds}`)
 
     if (scenario.name === 'plugin-redis' && openRate === undefined) {
       openRate = Math.max(50, Math.round((figures.requestsPerSec * OPEN_LOOP_SHARE) / 50) * 50)
@@ -210,47 +211,62 @@ function round (n: number, digits: number): number {
 
 const runs = new Map<string, RunFigures[]>(chosen.map(s => [s.name, []]))
 const openRuns = new Map<string, OpenLoopRun[]>()
+/** Runs that failed (a server that did not start in time on a busy machine, say): left out of the medians. */
+const failed: Array<{ scenario: string, round: number, error: string }> = []
 const info = await redis.info('server')
 const loadBefore = loadavg().map(round2)
+const out = join(projectRoot, 'benchmarks', 'results', ...(quick ? ['quick'] : []))
+
+/** Aggregates the runs so far and writes the results: after every round, so a cut-short run still leaves its figures. */
+function report (rounds: number) {
+  const results: ScenarioResult[] = chosen.filter(s => runs.get(s.name)!.length > 0).map(s => aggregate(s.name, s.description, runs.get(s.name)!))
+  const openLoop: OpenLoopBlock | undefined = openRate === undefined || openRuns.size === 0
+    ? undefined
+    : { ratePerS: openRate, basis: openBasis, durationS, warmupS, scenarios: [...openRuns].map(([name, list]) => aggregateOpenLoop(name, list)) }
+  const targets = checkTargets(results)
+  const cpu = cpus()
+  writeResults(out, {
+    machine: {
+      cpu: cpu[0]?.model,
+      cores: cpu.length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      kafka: '4.4.0 (single-node KRaft, stack/)',
+      redis: `${/redis_version:(\S+)/.exec(info)?.[1] ?? '?'} (a redis-server of the run's own)`,
+      date: new Date().toISOString(),
+      loadAverage: { before: loadBefore, after: loadavg().map(round2) }
+    },
+    config: { connections, pipelining: 1, durationS, warmupS, unloadedS, repeat: rounds, ...(rounds < repeat ? { repeatAsked: repeat } : {}), body: BODY, worker: 'responder, no work', quick },
+    scenarios: results,
+    ...(openLoop === undefined ? {} : { openLoop }),
+    targets,
+    ...(failed.length === 0 ? {} : { failed })
+  })
+  return { results, openLoop, targets }
+}
+
 try {
   for (let r = 1; r <= repeat; r++) {
     for (const scenario of chosen) {
-      const { figures, open } = await measure(scenario, r)
-      runs.get(scenario.name)!.push(figures)
-      if (open !== undefined) openRuns.set(scenario.name, [...openRuns.get(scenario.name) ?? [], open])
+      try {
+        const { figures, open } = await measure(scenario, r)
+        runs.get(scenario.name)!.push(figures)
+        if (open !== undefined) openRuns.set(scenario.name, [...openRuns.get(scenario.name) ?? [], open])
+      } catch (err) {
+        console.log(`  FAILED: ${(err as Error).message}`)
+        failed.push({ scenario: scenario.name, round: r, error: (err as Error).message.split('\n')[0] })
+      }
     }
+    if (r < repeat) report(r)
   }
 } finally {
   await admin.disconnect()
   redis.disconnect()
   await redisServer.kill()
 }
+const { results, openLoop, targets } = report(repeat)
 const loadAfter = loadavg().map(round2)
-const results: ScenarioResult[] = chosen.map(s => aggregate(s.name, s.description, runs.get(s.name)!))
-const openLoop: OpenLoopBlock | undefined = openRate === undefined || openRuns.size === 0
-  ? undefined
-  : { ratePerS: openRate, basis: openBasis, durationS, warmupS, scenarios: [...openRuns].map(([name, list]) => aggregateOpenLoop(name, list)) }
 if (openLoop === undefined) console.log('\nNo open loop: it needs plugin-redis in the run, or --rate.')
-const targets = checkTargets(results)
-
-const cpu = cpus()
-const out = join(projectRoot, 'benchmarks', 'results', ...(quick ? ['quick'] : []))
-writeResults(out, {
-  machine: {
-    cpu: cpu[0]?.model,
-    cores: cpu.length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    kafka: '4.4.0 (single-node KRaft, stack/)',
-    redis: `${/redis_version:(\S+)/.exec(info)?.[1] ?? '?'} (a redis-server of the run's own)`,
-    date: new Date().toISOString(),
-    loadAverage: { before: loadBefore, after: loadAfter }
-  },
-  config: { connections, pipelining: 1, durationS, warmupS, unloadedS, repeat, body: BODY, worker: 'responder, no work', quick },
-  scenarios: results,
-  ...(openLoop === undefined ? {} : { openLoop }),
-  targets
-})
 
 if (repeat > 1) {
   console.log(`\nMedians of ${repeat} runs:`)
@@ -260,5 +276,6 @@ if (repeat > 1) {
 console.log(`\nLoad average: ${loadBefore.join(', ')} before, ${loadAfter.join(', ')} after`)
 console.log(`\nTargets (ratios within this run${repeat > 1 ? ', on the medians' : ''}):`)
 for (const check of targets) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.measured}`)
+for (const f of failed) console.log(`FAILED  ${f.scenario}, round ${f.round}: ${f.error}`)
 console.log(`\nwrote ${join(out, 'latest.json')}, latest.md and latest.svg`)
-process.exit(0)
+process.exit(failed.length === 0 ? 0 : 1)

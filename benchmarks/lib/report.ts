@@ -77,6 +77,8 @@ export interface Results {
   scenarios: ScenarioResult[]
   openLoop?: OpenLoopBlock
   targets?: TargetCheck[]
+  /** Runs that failed and are left out of the medians. */
+  failed?: Array<{ scenario: string, round: number, error: string }>
 }
 
 /** Writes latest.json, the Markdown tables and the SVG chart under `dir`. */
@@ -91,7 +93,7 @@ const fixed = (n: number, digits = 2) => Number.isFinite(n) ? n.toFixed(digits) 
 const percent = (share: number) => Number.isFinite(share) ? `${Math.round(share * 100)}%` : '-'
 
 /** The tables the README includes: closed loop, open loop and the targets. */
-export function markdownTable ({ scenarios, config, machine, openLoop, targets }: Results): string {
+export function markdownTable ({ scenarios, config, machine, openLoop, targets, failed }: Results): string {
   const repeat = Number(config.repeat ?? 1)
   const load = machine.loadAverage as { before: number[], after: number[] } | undefined
   const rows = scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p97_5)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${Math.round(s.requestsPerCpuSecond)} | ${fixed(s.redisCommandsPerRequest)} | ${fixed(s.latencyUnloaded.p50)} | ${fixed(s.latencyUnloaded.p99)} | ${percent(s.otherCpuShare)} |`)
@@ -102,7 +104,7 @@ export function markdownTable ({ scenarios, config, machine, openLoop, targets }
         ? `Every scenario ran ${repeat} times, the rounds interleaved (all scenarios, then all again); each figure is the median of the ${repeat} runs, errors are totals. `
         : 'One scenario after the other, one run each. ') +
       'req per CPU-s counts every process of the scenario: app replicas, worker, broker, Redis (not the load generator). ' +
-      'other CPU: the share of the machine\'s two cores that processes outside the benchmark used meanwhile.' +
+      'other CPU: the share of the machine\'s CPU (all cores) that processes outside the benchmark used meanwhile.' +
       (load === undefined ? '' : ` Load average (1, 5, 15 min): ${load.before.map(n => n.toFixed(2)).join(', ')} before the run, ${load.after.map(n => n.toFixed(2)).join(', ')} after.`),
     '',
     '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | max ms | errors + timeouts | non-2xx | req per CPU-s | Redis cmds per req | 1 conn p50 ms | 1 conn p99 ms | other CPU |',
@@ -120,6 +122,9 @@ export function markdownTable ({ scenarios, config, machine, openLoop, targets }
       ...openLoop.scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.non2xx} | ${fixed(s.lagMs.p99)} | ${percent(s.otherCpuShare)} |`),
       ''
     )
+  }
+  if (failed !== undefined && failed.length > 0) {
+    lines.push(`Runs that failed, left out of the medians: ${failed.map(f => `\`${f.scenario}\` in round ${f.round} (${f.error})`).join('; ')}.`, '')
   }
   if (targets !== undefined && targets.length > 0) {
     lines.push(

@@ -35,7 +35,7 @@ await consumer.run({
 await joined
 
 const app = Fastify()
-app.post('/call', (request, reply) => {
+app.post('/call', async (request, reply) => {
   const id = randomUUID()
   const timer = setTimeout(() => {
     waiting.delete(id)
@@ -54,7 +54,7 @@ app.post('/call', (request, reply) => {
     waiting.delete(id)
     reply.code(502).send({ message: 'could not publish the request' })
   })
-  return reply
+  return reply // answered later, from the reply consumer or the timer
 })
 await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' })
 onStop(async () => {
