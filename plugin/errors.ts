@@ -19,8 +19,8 @@ export const errors = {
   TIMEOUT: createError('FST_KAFKA_REPLY_TIMEOUT', 'No reply within %d ms', 504),
   /** The worker replied with an error; statusCode is 502, or the 4xx the worker set. */
   REMOTE_ERROR: createError('FST_KAFKA_REPLY_REMOTE_ERROR', 'The worker failed: %s', 502),
-  /** The reply did not match the `schema` given to the call. */
-  INVALID_REPLY: createError('FST_KAFKA_REPLY_INVALID_REPLY', 'The worker\'s reply does not match the expected schema: %s', 502),
+  /** The reply was not JSON, or did not match the `schema` given to the call. */
+  INVALID_REPLY: createError('FST_KAFKA_REPLY_INVALID_REPLY', 'The worker\'s reply is invalid: %s', 502),
   /** This instance already holds `maxPending` calls. */
   OVERLOADED: createError('FST_KAFKA_REPLY_OVERLOADED', 'Too many pending Kafka calls on this instance (%d)', 503),
   /** Redis is unreachable: a reply could not be handed over, so the call is refused at once. */

@@ -5,7 +5,7 @@ import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
 import { newCorrelation, type Correlation } from './correlation.js'
-import { HEADERS, decodeStored, encodeStored, type RemoteError, type ReplyRoute, type Settled } from './protocol.js'
+import { HEADERS, decodeStored, encodeStored, outcomeKind, type RemoteError, type ReplyRoute, type Settled } from './protocol.js'
 import { decodeReply } from './reply-record.js'
 import { PendingCalls, type PendingCall } from './pending.js'
 import { StatsCounters, type KafkaReplyStats } from './stats.js'
@@ -190,6 +190,10 @@ export class KafkaReply {
     options.onRoute?.(settled.route)
     const { outcome } = settled
     if (!outcome.ok) {
+      if ('invalid' in outcome) {
+        this.#stats.add('invalidReplies')
+        throw new errors.INVALID_REPLY(outcome.invalid)
+      }
       this.#stats.add('remoteErrors')
       throw remoteError(outcome.error)
     }
@@ -271,11 +275,19 @@ export class KafkaReply {
   /**
    * Affinity: ask the worker to reply to a partition this instance consumes, so that the reply
    * usually resolves in memory. Rebalances and instances without partitions fall back to Redis.
+   * The hint header only this project's responder reads; `kafka_replyPartition` only in the
+   * encoding the user named, since Spring and NestJS read it differently and a misread header
+   * loses the reply.
    */
-  #affinityHeader (): Record<string, string> | undefined {
+  #affinityHeader (): Record<string, string | Buffer> | undefined {
+    const { affinity } = this.#options
     const partitions = this.#consumer?.partitions
-    if (!this.#options.affinity || partitions === undefined || partitions.length === 0) return undefined
-    return { [HEADERS.replyPartition]: String(partitions[this.#nextPartition++ % partitions.length]) }
+    if (affinity === false || partitions === undefined || partitions.length === 0) return undefined
+    const partition = partitions[this.#nextPartition++ % partitions.length]
+    const hint = { [HEADERS.replyPartitionHint]: String(partition) }
+    if (affinity === 'spring') return { ...hint, [HEADERS.replyPartition]: int32(partition) }
+    if (affinity === 'nestjs') return { ...hint, [HEADERS.replyPartition]: String(partition) }
+    return hint
   }
 
   /**
@@ -309,7 +321,7 @@ export class KafkaReply {
         continue
       }
       const ttl = correlation.deadline - now + this.#options.replyGrace
-      writes.push({ correlation, value: encodeStored(reply.outcome.ok, this.instanceId, reply.json), ttl })
+      writes.push({ correlation, value: encodeStored(outcomeKind(reply.outcome), this.instanceId, reply.json), ttl })
     }
     for (const written of await this.#handOver.write(writes)) this.#stats.add(written ? 'handedOver' : 'duplicates')
   }
@@ -350,4 +362,11 @@ function remoteError (remote: RemoteError): Error {
   if (remote.statusCode !== undefined) error.statusCode = remote.statusCode
   if (remote.code !== undefined) error.remoteCode = remote.code
   return error
+}
+
+/** A 4-byte big-endian int, as Spring Kafka reads `kafka_replyPartition`. */
+function int32 (value: number): Buffer {
+  const bytes = Buffer.alloc(4)
+  bytes.writeInt32BE(value)
+  return bytes
 }

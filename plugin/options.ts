@@ -26,7 +26,9 @@ export const OptionsSchema = Type.Object({
   replyTopicReplicationFactor: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_767, description: 'replicas of a reply topic the plugin creates (default: the broker\'s default.replication.factor)' })),
   configureKeyspaceEvents: Type.Optional(Type.Boolean()),
   readyTimeout: Type.Optional(Millis('how long startup may take')),
-  affinity: Type.Optional(Type.Boolean({ description: 'ask workers to reply to a partition this instance consumes' })),
+  affinity: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('spring'), Type.Literal('nestjs')], {
+    description: 'ask workers to reply to a partition this instance consumes: true (this project\'s responder), \'spring\' or \'nestjs\' (also in that replier\'s encoding), false'
+  })),
   consumer: Type.Optional(Type.Object({
     sessionTimeout: Type.Optional(Millis('kafkajs consumer sessionTimeout')),
     rebalanceTimeout: Type.Optional(Millis('kafkajs consumer rebalanceTimeout')),

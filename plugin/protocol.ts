@@ -1,17 +1,41 @@
 /**
- * The wire protocol between the plugin and a worker. Header names follow Spring Kafka and NestJS,
- * so their repliers interoperate.
+ * The wire protocol between the plugin and a worker: every header either side reads or writes.
+ * Names follow Spring Kafka and NestJS where they have one, so their repliers and callers
+ * interoperate. Values are UTF-8 text unless said otherwise.
  */
 export const HEADERS = {
+  /**
+   * Request and reply: the call's id; a replier echoes it. The plugin's ids are text; Spring's
+   * ReplyingKafkaTemplate sends 16 raw bytes, so the responder echoes the bytes as they came.
+   */
   correlationId: 'kafka_correlationId',
+  /** Request: the topic to reply to. */
   replyTopic: 'kafka_replyTopic',
+  /**
+   * Request: the partition to reply to, as Spring and NestJS read it. Spring reads a 4-byte
+   * big-endian int, NestJS a decimal string; the plugin sends it only with `affinity: 'spring'`
+   * (int) or `'nestjs'` (decimal). The responder reads either.
+   */
   replyPartition: 'kafka_replyPartition',
-  /** The caller's deadline, epoch ms: a worker skips requests whose caller has given up. */
+  /**
+   * Request: the partition to reply to, a decimal string that only this project's responder reads
+   * (before `kafka_replyPartition`). Sent with any `affinity` but `false`.
+   */
+  replyPartitionHint: 'kafka_replyPartitionHint',
+  /** Request: the caller's deadline, epoch ms as a decimal string: a worker skips requests whose caller has given up. */
   deadline: 'kafka_deadline',
-  /** On a reply: the handler failed; the value is `{ message, code?, statusCode? }` as JSON. */
+  /** Reply: the handler failed; the value is `{ message, code?, statusCode? }` as JSON. */
   replyError: 'kafka_replyError',
-  /** NestJS's error header on a reply. */
-  nestError: 'kafka_nest-err'
+  /**
+   * Reply: NestJS's error header, JSON. The plugin reads it as it reads `kafka_replyError`; the
+   * responder sends both, so a NestJS caller's observable errors.
+   */
+  nestError: 'kafka_nest-err',
+  /**
+   * Reply: NestJS's "no more replies to this call" marker (any value; the responder sends `true`).
+   * A NestJS caller's observable completes only on it or on `kafka_nest-err`.
+   */
+  nestIsDisposed: 'kafka_nest-is-disposed'
 } as const
 
 /** Record headers as kafkajs hands them over. */
@@ -57,18 +81,33 @@ export function parseRemoteError (raw: string): RemoteError {
   return error
 }
 
-/** A reply as it travels from the consuming instance to the waiting one. */
+/**
+ * A reply as it travels from the consuming instance to the waiting one: the worker's value, the
+ * worker's error, or `invalid` (the reply was not JSON; the text says what was wrong).
+ */
 export type ReplyOutcome =
   | { ok: true, value: unknown }
   | { ok: false, error: RemoteError }
+  | { ok: false, invalid: string }
+
+const MARKERS = { reply: 'R', error: 'E', invalid: 'I' } as const
+
+/** Which of the three outcomes a reply is. */
+export type OutcomeKind = keyof typeof MARKERS
+
+/** The kind of an outcome, for encodeStored. */
+export function outcomeKind (outcome: ReplyOutcome): OutcomeKind {
+  if (outcome.ok) return 'reply'
+  return 'error' in outcome ? 'error' : 'invalid'
+}
 
 /**
- * Redis value of a handed-over reply: a marker character (R reply, E error), the id of the
- * instance that consumed it, `|`, then the JSON text exactly as the worker wrote it (no second
- * JSON encoding).
+ * Redis value of a handed-over reply: a marker character (R reply, E error, I invalid), the id of
+ * the instance that consumed it, `|`, then the JSON text exactly as the worker wrote it (no second
+ * JSON encoding; for an invalid reply, what was wrong as a JSON string).
  */
-export function encodeStored (ok: boolean, consumedBy: string, json: string): string {
-  return `${ok ? 'R' : 'E'}${consumedBy}|${json}`
+export function encodeStored (kind: OutcomeKind, consumedBy: string, json: string): string {
+  return `${MARKERS[kind]}${consumedBy}|${json}`
 }
 
 /** Reverses encodeStored; undefined when the value is not one of ours. */
@@ -81,6 +120,7 @@ export function decodeStored (stored: string): { outcome: ReplyOutcome, consumed
   try {
     if (marker === 'R') return { outcome: { ok: true, value: JSON.parse(body) }, consumedBy }
     if (marker === 'E') return { outcome: { ok: false, error: parseRemoteError(body) }, consumedBy }
+    if (marker === 'I') return { outcome: { ok: false, invalid: String(JSON.parse(body)).slice(0, MAX_ERROR_MESSAGE) }, consumedBy }
   } catch {}
   return undefined
 }

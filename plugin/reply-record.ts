@@ -6,14 +6,17 @@ import { HEADERS, headerString, parseRemoteError, type ReplyOutcome } from './pr
 export interface DecodedReply {
   correlation: Correlation
   outcome: ReplyOutcome
-  /** The reply as JSON text, ready to be stored without a second encoding. */
+  /** The reply as JSON text, ready to be stored without a second encoding (for `invalid`, the reason). */
   json: string
 }
 
+const NOT_JSON = 'the reply is not JSON'
+
 /**
  * Validates a consumed reply record. Everything in it is untrusted: a record without a
- * well-formed correlation id, with a value over `maxBytes` or a value that is not JSON yields
- * undefined and is to be counted as malformed.
+ * well-formed correlation id or with a value over `maxBytes` yields undefined and is to be counted
+ * as malformed. A value that is not JSON, under a well-formed id, is an `invalid` outcome: its
+ * call fails at once (502) rather than at its deadline.
  */
 export function decodeReply (message: KafkaMessage, maxBytes: number): DecodedReply | undefined {
   const rawId = message.headers?.[HEADERS.correlationId]
@@ -32,6 +35,6 @@ export function decodeReply (message: KafkaMessage, maxBytes: number): DecodedRe
   try {
     return { correlation, outcome: { ok: true, value: JSON.parse(json) }, json }
   } catch {
-    return undefined
+    return { correlation, outcome: { ok: false, invalid: NOT_JSON }, json: JSON.stringify(NOT_JSON) }
   }
 }

@@ -13,5 +13,5 @@ export function checkReply (schema: TSchema, value: unknown): void {
   }
   if (check.Check(value)) return
   const first = check.Errors(value).First()
-  throw new errors.INVALID_REPLY(first === undefined ? 'invalid' : `${first.path || '/'} ${first.message}`)
+  throw new errors.INVALID_REPLY(`it does not match the schema: ${first === undefined ? 'invalid' : `${first.path || '/'} ${first.message}`}`)
 }

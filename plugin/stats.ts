@@ -29,7 +29,9 @@ export interface KafkaReplyStats {
   unclaimed: number
   /** Calls answered with the worker's error. */
   remoteErrors: number
-  /** Reply records skipped as malformed: no or bad correlation id, unknown instance, invalid JSON, oversized. */
+  /** Calls answered 502 FST_KAFKA_REPLY_INVALID_REPLY because their reply was not JSON. */
+  invalidReplies: number
+  /** Reply records skipped as malformed: no or bad correlation id, unknown instance, oversized. */
   malformed: number
   /** Calls refused with 503 because maxPending calls were waiting. */
   overloaded: number
@@ -56,6 +58,7 @@ export class StatsCounters {
     duplicates: 0,
     unclaimed: 0,
     remoteErrors: 0,
+    invalidReplies: 0,
     malformed: 0,
     overloaded: 0,
     cancelled: 0,

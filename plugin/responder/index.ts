@@ -1,4 +1,4 @@
-import type { KafkaMessage } from 'kafkajs'
+import type { ICustomPartitioner, KafkaMessage } from 'kafkajs'
 import { Partitioners } from 'kafkajs'
 import type { KafkaOption } from '../options.js'
 import { createKafka } from '../kafka/client.js'
@@ -7,6 +7,7 @@ import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
 import { CompletedOffsets } from '../kafka/completed-offsets.js'
 import { Slots } from '../kafka/slots.js'
 import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
+import { correlationText, rawHeader, replyPartition } from './request-headers.js'
 import { silentLog, type Log } from '../log.js'
 
 /** What a handler learns about the request besides its payload. */
@@ -14,6 +15,10 @@ export interface RequestContext {
   topic: string
   partition: number
   offset: string
+  /**
+   * The request's `kafka_correlationId` as text (hex when its bytes are not UTF-8 text, as with
+   * Spring's binary ids). The reply echoes the original bytes either way.
+   */
   correlationId: string
   /** The caller's deadline (epoch ms), when the request carried one. */
   deadline: number | undefined
@@ -44,6 +49,12 @@ export interface ResponderOptions {
    * unread, so the history costs little.
    */
   fromBeginning?: boolean
+  /**
+   * A request that carries no deadline header (Spring's and NestJS's callers send none) and is
+   * older than this, by its record timestamp, is skipped as expired: otherwise a new group,
+   * reading from the beginning, would answer every old request again. Default 60000 ms.
+   */
+  maxRequestAge?: number
   /** How long startup may take, until the consumer has joined its group (default 30000 ms). */
   readyTimeout?: number
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
@@ -58,7 +69,7 @@ export interface ResponderStats {
   replied: number
   /** Requests answered with an error reply. */
   failed: number
-  /** Requests skipped because their caller's deadline had passed. */
+  /** Requests skipped because their caller's deadline had passed, or (without a deadline) older than maxRequestAge. */
   expired: number
   /** Requests skipped as malformed (no correlation id or reply topic). */
   malformed: number
@@ -85,8 +96,9 @@ export class ReplyError extends Error {
 
 /**
  * Starts a worker-side responder: consumes the handlers' topics in its own group, runs each
- * request's handler and replies to the `kafka_replyTopic` (and `kafka_replyPartition`) the request
- * names, echoing its `kafka_correlationId`. Offsets are committed after the replies were produced.
+ * request's handler and replies to the `kafka_replyTopic` (and partition) the request names,
+ * echoing its `kafka_correlationId` byte for byte. Replies carry NestJS's markers too, so Spring,
+ * NestJS and this plugin can all call it. Offsets are committed after the replies were produced.
  * Resolves once the consumer has joined its group.
  */
 export async function createResponder (options: ResponderOptions): Promise<Responder> {
@@ -94,42 +106,48 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   if (topics.length === 0) throw new TypeError('createResponder: handlers must name at least one topic')
   const concurrency = options.concurrency ?? 16
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('createResponder: concurrency must be a positive integer')
+  const maxRequestAge = options.maxRequestAge ?? 60_000
+  if (!Number.isInteger(maxRequestAge) || maxRequestAge < 1) throw new TypeError('createResponder: maxRequestAge must be a positive integer (ms)')
   const log = options.logger ?? silentLog
   const { kafka } = createKafka(options.kafka, log)
   const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0 }
 
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+  const producer = kafka.producer({ createPartitioner: knownPartitionsOnly })
   const batcher = new BatchingProducer(producer)
   const consumer = kafka.consumer({ groupId: options.groupId, ...options.consumer })
   const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
 
   async function answer (topic: string, partition: number, message: KafkaMessage): Promise<void> {
     const headers = message.headers ?? {}
-    const correlationId = headerString(headers, HEADERS.correlationId)
+    const rawId = rawHeader(headers, HEADERS.correlationId)
     const replyTopic = headerString(headers, HEADERS.replyTopic)
-    if (correlationId === undefined || replyTopic === undefined || replyTopic.length === 0) {
+    if (rawId === undefined || rawId.length === 0 || replyTopic === undefined || replyTopic.length === 0) {
       stats.malformed++
       log.warn({ topic, partition, offset: message.offset }, 'request without kafka_correlationId or kafka_replyTopic skipped')
       return
     }
     const deadline = numberHeader(headers, HEADERS.deadline)
-    if (deadline !== undefined && deadline <= Date.now()) {
+    const now = Date.now()
+    if (deadline !== undefined ? deadline <= now : Number(message.timestamp) < now - maxRequestAge) {
       stats.expired++
       return
     }
-    const replyHeaders: Record<string, string> = { [HEADERS.correlationId]: correlationId }
+    // The id's bytes as they came (Spring's are binary); NestJS's caller completes its call only
+    // on a reply marked disposed or failed.
+    const replyHeaders: Record<string, string | Buffer> = { [HEADERS.correlationId]: rawId, [HEADERS.nestIsDisposed]: 'true' }
     let value: string | null = null
     try {
       const payload = message.value === null ? null : parsePayload(message.value)
-      const context = { topic, partition, offset: message.offset, correlationId, deadline, headers }
+      const context = { topic, partition, offset: message.offset, correlationId: correlationText(rawId), deadline, headers }
       value = JSON.stringify(await options.handlers[topic](payload, context) ?? null)
       stats.replied++
     } catch (err) {
-      replyHeaders[HEADERS.replyError] = JSON.stringify(toRemoteError(err))
+      const error = JSON.stringify(toRemoteError(err))
+      replyHeaders[HEADERS.replyError] = error
+      replyHeaders[HEADERS.nestError] = error
       stats.failed++
     }
-    const replyPartition = numberHeader(headers, HEADERS.replyPartition)
-    await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition })
+    await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition(headers) })
   }
 
   // Requests are handed to handlers as they are fetched, up to `concurrency` at once, and the
@@ -212,6 +230,20 @@ function parsePayload (value: Buffer): unknown {
     return JSON.parse(value.toString())
   } catch {
     throw new ReplyError(400, 'the request payload is not valid JSON', 'INVALID_JSON')
+  }
+}
+
+/**
+ * The default partitioner, except that a reply partition the topic does not have (by the
+ * producer's metadata) counts as absent: the reply goes elsewhere rather than nowhere.
+ */
+const knownPartitionsOnly: ICustomPartitioner = () => {
+  const fallback = Partitioners.DefaultPartitioner()
+  return args => {
+    const { partition } = args.message
+    if (partition === undefined) return fallback(args)
+    if (args.partitionMetadata.some(meta => meta.partitionId === partition)) return partition
+    return fallback({ ...args, message: { ...args.message, partition: undefined } })
   }
 }
 
