@@ -21,7 +21,7 @@ class PollingHandOver extends RedisHandOver {
   override watch (correlation: Correlation): () => void {
     const key = replyKey(this.settings.keyPrefix, correlation)
     const timer = setInterval(() => {
-      this.redis.getdel(key).then(stored => { if (stored !== null) this.calls.settle(correlation.id, stored, 'sweep') }, () => {})
+      this.client.getdel(key).then(stored => { if (stored !== null) this.calls.settle(correlation.id, stored, 'sweep') }, () => {})
     }, this.#interval).unref()
     return () => clearInterval(timer)
   }

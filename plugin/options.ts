@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Kafka, KafkaConfig } from 'kafkajs'
 import type { Redis } from 'ioredis'
+import { isCluster, isClusterOption, type RedisOption } from './redis/client.js'
 import { errors } from './errors.js'
 import { INSTANCE_ID_PATTERN, newInstanceId } from './correlation.js'
 
@@ -10,7 +11,7 @@ const Millis = (description: string) => Type.Integer({ minimum: 1, maximum: 2_14
 /** The plain (non-client) options, checked once at registration. */
 export const OptionsSchema = Type.Object({
   kafka: Type.Unknown({ description: 'kafkajs config ({ brokers, clientId, ... }) or { client } with a Kafka instance' }),
-  redis: Type.Unknown({ description: 'a redis:// URL or an ioredis client' }),
+  redis: Type.Unknown({ description: 'a redis:// URL, an ioredis Redis or Cluster, or { cluster: [redis:// URLs] }' }),
   replyTopic: Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' }),
   groupId: Type.String({ minLength: 1, maxLength: 255 }),
   keyPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
@@ -46,8 +47,11 @@ export type KafkaOption = KafkaConfig | { client: Kafka }
 export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'> {
   /** A kafkajs config (`brokers`, `clientId`, ...) or `{ client }` with an existing Kafka instance. */
   kafka: KafkaOption
-  /** A redis:// URL (the plugin creates and closes the client) or an ioredis client you own. */
-  redis: string | Redis
+  /**
+   * A redis:// URL or `{ cluster: ['redis://host:port', ...], options? }` (the plugin creates and
+   * closes the client), or an ioredis Redis or Cluster you own.
+   */
+  redis: RedisOption
 }
 
 /** The options with every default filled in. */
@@ -119,14 +123,27 @@ function checkKafka (kafka: unknown): void {
   }
 }
 
+const REDIS_URL = /^rediss?:\/\//
+
 function checkRedis (redis: unknown): void {
   if (typeof redis === 'string') {
-    if (!/^rediss?:\/\//.test(redis)) throw new errors.INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL')
+    if (!REDIS_URL.test(redis)) throw new errors.INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL')
+    return
+  }
+  if (isCluster(redis)) return
+  if (isClusterOption(redis)) {
+    const { cluster, options } = redis
+    if (cluster.length === 0 || !cluster.every(url => typeof url === 'string' && REDIS_URL.test(url) && URL.canParse(url))) {
+      throw new errors.INVALID_OPTION('redis.cluster', 'expected a non-empty array of redis:// or rediss:// URLs')
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new errors.INVALID_OPTION('redis.options', 'expected ioredis Cluster options')
+    }
     return
   }
   const client = redis as Partial<Redis> | null
   if (typeof client?.duplicate !== 'function' || typeof client.psubscribe !== 'function') {
-    throw new errors.INVALID_OPTION('redis', 'expected a redis:// URL or an ioredis client')
+    throw new errors.INVALID_OPTION('redis', 'expected a redis:// URL, an ioredis client or Cluster, or { cluster: [redis:// URLs] }')
   }
 }
 

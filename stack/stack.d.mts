@@ -26,6 +26,15 @@ export interface KafkaClusterInfo {
   nodes: KafkaClusterNode[]
 }
 
+/** One node of the stack's Redis Cluster (127.0.0.1:7001..7006). */
+export interface RedisClusterNode {
+  address: string
+  running: boolean
+  role?: 'master' | 'slave'
+  owner: 'stack' | 'external'
+  pid?: number
+}
+
 export interface UpResult {
   kafkaBrokers: string[]
   redisUrl: string
@@ -33,6 +42,8 @@ export interface UpResult {
   redis: ServerInfo & { keyspaceEvents: { before: string, after: string, changed: boolean } }
   /** With `cluster: true` only. */
   kafkaCluster?: KafkaClusterInfo & { action: 'started' | 'reused' }
+  /** With `cluster`: the Redis Cluster. */
+  redisCluster?: { action: 'started' | 'restarted' | 'reused', nodes: RedisClusterNode[] }
 }
 
 export interface StatusResult {
@@ -41,10 +52,14 @@ export interface StatusResult {
   kafka: ServerInfo & { running: boolean, clusterId?: string }
   redis: ServerInfo & { running: boolean }
   kafkaCluster: KafkaClusterInfo & { clusterId?: string, controller?: number }
+  redisCluster: { nodes: RedisClusterNode[] }
 }
 
 type Stopped = { action: 'none' | 'stopped' | 'killed', pid?: number, address?: string }
-export type DownResult = Record<'kafka' | 'redis', Stopped> & { kafkaCluster: Array<Stopped & { id: number }> }
+export type DownResult = Record<'kafka' | 'redis', Stopped> & {
+  kafkaCluster: Array<Stopped & { id: number }>
+  redisCluster: Array<{ action: 'stopped' | 'killed', pid: number, address: string }>
+}
 
 interface Options { log?: (line: string) => void }
 
@@ -54,3 +69,5 @@ export function restartKafkaClusterNode (id: number, options?: Options): Promise
 export function down (options?: Options): Promise<DownResult>
 export function restartKafka (options?: Options & { pauseMs?: number }): Promise<ServerInfo>
 export function status (): Promise<StatusResult>
+export function killRedisClusterNode (port: number | string): Promise<{ killedAt: number }>
+export function startRedisClusterNode (port: number | string, options?: Options): Promise<{ readyAt: number }>

@@ -6,6 +6,7 @@ import { downKafkaCluster, killKafkaNode, restartKafkaNode, statusKafkaCluster, 
 import { StackError, shown } from './paths.mjs'
 import { clearState, ownedProcess, stopProcess, withLock } from './proc.mjs'
 import { ensureKeyspaceEvents, redisAnswers, redisUrl, startRedis } from './redis.mjs'
+import { describeNodes, downRedisCluster, killRedisNode, startRedisNode, upRedisCluster } from './redis-cluster.mjs'
 
 // Long enough for a first start that downloads the jars; a waiting caller is told why it waits.
 const LOCK_TIMEOUT_MS = 15 * 60_000
@@ -59,6 +60,7 @@ export async function up ({ log = console.log, cluster = false } = {}) {
     const kafka = await upKafka(brokers, log)
     const result = { kafkaBrokers: brokers, redisUrl: url, kafka, redis }
     if (cluster) result.kafkaCluster = await upKafkaCluster(log)
+    if (cluster) result.redisCluster = await upRedisCluster({ log })
     return result
   })
 }
@@ -68,6 +70,7 @@ export async function down ({ log = console.log } = {}) {
   return withLock('stack', 60_000, log, async () => {
     const result = {}
     result.kafkaCluster = await downKafkaCluster()
+    result.redisCluster = await downRedisCluster()
     // Kafka gets time for a clean shutdown; Redis keeps nothing on disk anyway.
     for (const [name, graceMs] of [['kafka', 20_000], ['redis', 5000]]) {
       const owned = ownedProcess(name)
@@ -121,6 +124,19 @@ export async function status () {
     redisUrl: url,
     kafka: { ...described(brokers.join(','), kafkaOwned, null), running: Boolean(cluster), clusterId: cluster?.clusterId },
     redis: { ...described(url, redisOwned, null), running: redisUp },
-    kafkaCluster: await statusKafkaCluster()
+    kafkaCluster: await statusKafkaCluster(),
+    redisCluster: { nodes: await describeNodes() }
   }
+}
+
+/** SIGKILLs the Redis Cluster node on `port` (the stack's own only): a crash, for failover tests. */
+export async function killRedisClusterNode (port) {
+  await killRedisNode(Number(port))
+  return { killedAt: Date.now() }
+}
+
+/** Starts the Redis Cluster node on `port` again on its nodes.conf: it rejoins (as a replica if it lost its slots). */
+export async function startRedisClusterNode (port, { log = console.log } = {}) {
+  await startRedisNode(Number(port), { log })
+  return { readyAt: Date.now() }
 }

@@ -1,8 +1,11 @@
-import { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import type { Log } from '../log.js'
 import { keyspacePattern, replyKey, type Correlation } from '../correlation.js'
-import { KeyspaceWaiter } from './keyspace-waiter.js'
-import { configureKeyspaceEvents, probeNotifications } from './notifications.js'
+import { connected, createClient, isCluster, type RedisClient, type RedisOption } from './client.js'
+import { ClusterSubscriber } from './cluster-subscriber.js'
+import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
+import { keySlot } from './key-slot.js'
+import { configureKeyspaceEvents, describeFlags, probeNotifications } from './notifications.js'
 
 const PROBE_TIMEOUT = 2000
 const LAST_LOOK_TIMEOUT = 500
@@ -24,8 +27,11 @@ export interface WaitingCalls {
 
 /** Where and how the hand-over reaches Redis. */
 export interface HandOverSettings {
-  /** A redis:// URL (the hand-over creates and closes the client) or an ioredis client it borrows. */
-  redis: string | Redis
+  /**
+   * A redis:// URL or `{ cluster: [...] }` (the hand-over creates and closes the client), or an
+   * ioredis Redis or Cluster it borrows.
+   */
+  redis: RedisOption
   keyPrefix: string
   instanceId: string
   configureKeyspaceEvents: boolean
@@ -55,15 +61,20 @@ export const kCreateHandOver = Symbol('fastify-kafka-reply.createHandOver')
  * for this one. The subscriber listens for the keyspace events of this instance's keys; each event
  * is taken with GETDEL. Pub/sub is at-most-once, so after a reconnect every pending key is swept,
  * and a call whose deadline passes gets a last look.
+ *
+ * On a Redis Cluster, the subscriber is a ClusterSubscriber (on the master of this instance's slot,
+ * following it when it moves), the writes go out in one pipeline per node, and the notification
+ * flags are set on every node. GETDEL, sweep and last look go through the Cluster client as they
+ * are: all of an instance's keys share its hash tag, so one slot.
  */
 export class RedisHandOver {
   protected readonly calls: WaitingCalls
   protected readonly log: Log
   readonly #settings: HandOverSettings
   readonly #keyBase: string
-  #redis: Redis | undefined
-  #ownsRedis = false
-  #waiter: KeyspaceWaiter | undefined
+  #client: RedisClient | undefined
+  #ownsClient = false
+  #subscriber: Subscriber | undefined
   /** Reply keys announced by keyspace events, to be taken in one pipeline. */
   #toTake: Array<{ id: string, key: string }> = []
 
@@ -74,17 +85,16 @@ export class RedisHandOver {
     this.#keyBase = `${settings.keyPrefix}:{${settings.instanceId}}`
   }
 
-  /** Connects the command client when the hand-over creates it; a borrowed client is used as it is. */
+  /**
+   * Connects the command client when the hand-over creates it. A borrowed client is used as it is;
+   * a borrowed Cluster is awaited (connected if nobody has yet), for its slot table.
+   */
   async connect (): Promise<void> {
-    const { redis } = this.settings
-    if (typeof redis !== 'string') {
-      this.#redis = redis
-      return
-    }
-    this.#redis = new Redis(redis, { lazyConnect: true })
-    this.#ownsRedis = true
-    this.#redis.on('error', (err: Error) => this.log.warn({ err }, 'Redis connection error'))
-    await this.#redis.connect()
+    const { client, owned } = createClient(this.settings.redis)
+    this.#client = client
+    this.#ownsClient = owned
+    if (owned) client.on('error', (err: Error) => this.log.warn({ err }, 'Redis connection error'))
+    if (owned || isCluster(client)) await connected(client)
   }
 
   /**
@@ -92,19 +102,26 @@ export class RedisHandOver {
    * proves that notifications arrive (a probe key and its event).
    */
   async listen (): Promise<void> {
-    const { settings, redis } = this
-    const db = redis.options.db ?? 0
-    const pattern = keyspacePattern(db, settings.keyPrefix, settings.instanceId)
-    const waiter = this.#waiter = new KeyspaceWaiter(redis, db, pattern, settings.subscriberName, this.log)
-    waiter.listen(key => this.onKey(key), () => { this.#afterReconnect().catch(() => {}) })
-    await waiter.start()
-    if (settings.configureKeyspaceEvents) await configureKeyspaceEvents(redis)
-    await probeNotifications(redis, waiter, this.#keyBase, PROBE_TIMEOUT)
+    const { settings, client } = this
+    let subscriber: Subscriber
+    if (isCluster(client)) {
+      const pattern = keyspacePattern(0, settings.keyPrefix, settings.instanceId)
+      subscriber = new ClusterSubscriber(client, keySlot(this.#keyBase), `${this.#keyBase}:slot-check`, pattern, settings.subscriberName, this.log)
+    } else {
+      const db = client.options.db ?? 0
+      const pattern = keyspacePattern(db, settings.keyPrefix, settings.instanceId)
+      subscriber = new KeyspaceWaiter(client.duplicate(KeyspaceWaiter.subscriberOptions(settings.subscriberName)), db, pattern, this.log)
+    }
+    this.#subscriber = subscriber
+    subscriber.listen(key => this.onKey(key), () => { this.#afterReconnect().catch(() => {}) })
+    await subscriber.start()
+    if (settings.configureKeyspaceEvents) await this.#configure()
+    await this.#probe()
   }
 
   /** True while replies can be written and notifications can arrive. */
   get live (): boolean {
-    return this.#redis?.status === 'ready' && this.#waiter?.live === true
+    return this.#client?.status === 'ready' && this.#subscriber?.live === true
   }
 
   /**
@@ -114,15 +131,22 @@ export class RedisHandOver {
    */
   async write (replies: HandOverWrite[]): Promise<boolean[]> {
     if (replies.length === 0) return []
-    const pipeline = this.redis.pipeline()
-    for (const { correlation, value, ttl } of replies) {
-      pipeline.set(replyKey(this.settings.keyPrefix, correlation), value, 'PX', ttl, 'NX')
-    }
-    const results = await pipeline.exec()
-    return (results ?? []).map(([err, result]) => {
-      if (err !== null) throw err
-      return result === 'OK'
-    })
+    const client = this.client
+    const keys = replies.map(({ correlation }) => replyKey(this.settings.keyPrefix, correlation))
+    const written = new Array<boolean>(replies.length)
+    // A Cluster pipeline must not span nodes: one per node (the keys of one instance share a slot).
+    await Promise.all(byNode(client, keys).map(async indexes => {
+      const set = (target: Commands, j: number) => {
+        const i = indexes[j]
+        return target.set(keys[i], replies[i].value, 'PX', replies[i].ttl, 'NX')
+      }
+      const results = await pipelined(client, indexes.length, set)
+      results.forEach(([err, result], j) => {
+        if (err !== null) throw err
+        written[indexes[j]] = result === 'OK'
+      })
+    }))
+    return written
   }
 
   /**
@@ -135,7 +159,7 @@ export class RedisHandOver {
 
   /** The deadline passed: looks in Redis once more (an event may have been lost). */
   async lastLook (correlation: Correlation): Promise<boolean> {
-    const redis = this.#redis
+    const redis = this.#client
     if (redis === undefined || redis.status !== 'ready' || !this.calls.has(correlation.id)) return false
     let timer: NodeJS.Timeout | undefined
     const giveUp = new Promise<null>(resolve => { timer = setTimeout(resolve, LAST_LOOK_TIMEOUT, null) })
@@ -151,11 +175,12 @@ export class RedisHandOver {
 
   /** Closes the subscriber, and the client when the hand-over created it. */
   async close (): Promise<PromiseSettledResult<unknown>[]> {
-    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([this.#waiter?.close()])
-    if (this.#ownsRedis && this.#redis !== undefined) {
+    const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([this.#subscriber?.close()])
+    const client = this.#client
+    if (this.#ownsClient && client !== undefined) {
       // quit() lets queued commands finish; a connection that is not up has nothing to finish.
-      if (this.#redis.status === 'ready') results.push(...await Promise.allSettled([this.#redis.quit()]))
-      else this.#redis.disconnect()
+      if (client.status === 'ready') results.push(...await Promise.allSettled([client.quit()]))
+      else client.disconnect()
     }
     return results
   }
@@ -164,9 +189,9 @@ export class RedisHandOver {
     return this.#settings
   }
 
-  /** The command client (set by start()). */
-  protected get redis (): Redis {
-    return this.#redis!
+  /** The command client (set by connect()): a Redis or a Cluster. */
+  protected get client (): RedisClient {
+    return this.#client!
   }
 
   /**
@@ -179,7 +204,7 @@ export class RedisHandOver {
       // No call waits for it (any more): evict it now rather than at its TTL. Ids are never reused,
       // so no call can come to wait for it later.
       this.calls.unclaimed()
-      this.redis.del(key).catch((err: Error) => this.log.debug({ err }, 'could not delete an unclaimed reply'))
+      this.client.del(key).catch((err: Error) => this.log.debug({ err }, 'could not delete an unclaimed reply'))
       return
     }
     if (this.#toTake.length === 0) queueMicrotask(() => this.#take())
@@ -189,17 +214,15 @@ export class RedisHandOver {
   #take (): void {
     const taking = this.#toTake
     this.#toTake = []
-    const redis = this.redis
+    const redis = this.client
     const failed = (err: Error) => this.log.warn({ err }, 'could not read a handed-over reply')
     const settle = (id: string, stored: string | null) => { if (stored !== null) this.calls.settle(id, stored, 'notification') }
     if (taking.length === 1) {
       redis.getdel(taking[0].key).then(stored => settle(taking[0].id, stored), failed)
       return
     }
-    const pipeline = redis.pipeline()
-    for (const { key } of taking) pipeline.getdel(key)
-    pipeline.exec().then(results => {
-      results?.forEach(([err, stored], i) => {
+    pipelined(redis, taking.length, (target, i) => target.getdel(taking[i].key)).then(results => {
+      results.forEach(([err, stored], i) => {
         if (err === null) settle(taking[i].id, stored as string | null)
         else failed(err)
       })
@@ -211,20 +234,88 @@ export class RedisHandOver {
     // A restarted Redis has forgotten a CONFIG SET: set the flags again (where the plugin may)
     // before looking for the replies that were written while no event could reach us.
     if (this.settings.configureKeyspaceEvents) {
-      await configureKeyspaceEvents(this.redis).catch((err: Error) => this.log.error({ err }, 'could not set notify-keyspace-events again'))
+      await this.#configure().catch((err: Error) => this.log.error({ err }, 'could not set notify-keyspace-events again'))
     }
     this.#sweep()
+    // On a cluster the subscriber may be on another node now: prove that its events arrive there.
+    if (isCluster(this.client)) await this.#probe().catch((err: Error) => this.log.error({ err }, 'no keyspace notification after the subscriber moved'))
+  }
+
+  /** Adds K$ to notify-keyspace-events: on the server, or on every node of a cluster (a replica can become master). */
+  async #configure (): Promise<void> {
+    const client = this.client
+    if (!isCluster(client)) return await configureKeyspaceEvents(client)
+    await Promise.all(client.nodes('all').map(node => configureKeyspaceEvents(node, nodeName(node))))
+  }
+
+  async #probe (): Promise<void> {
+    const client = this.client
+    await probeNotifications(client, this.#subscriber!, this.#keyBase, PROBE_TIMEOUT, async () => {
+      if (!isCluster(client)) return ''
+      // Which nodes lack the flags, and whether one of them is the master this instance listens on.
+      const master = (this.#subscriber as ClusterSubscriber).node
+      const lacking = await Promise.all(client.nodes('all').map(async node => {
+        const flags = await describeFlags(node)
+        if (flags === undefined) return undefined
+        const name = nodeName(node)
+        const role = name === master ? `the master of slot ${keySlot(this.#keyBase)}, which holds this instance's keys` : 'not this instance\'s master'
+        return `${name} (${role}) ${flags}`
+      }))
+      const found = lacking.filter(line => line !== undefined)
+      return found.length === 0 ? '' : ` On the cluster: ${found.join('; ')}.`
+    })
   }
 
   #sweep (): void {
     const calls = this.calls.list()
     if (calls.length === 0) return
-    const pipeline = this.redis.pipeline()
-    for (const correlation of calls) pipeline.getdel(replyKey(this.settings.keyPrefix, correlation))
-    pipeline.exec().then(results => {
-      results?.forEach(([err, stored], i) => {
+    const take = (target: Commands, i: number) => target.getdel(replyKey(this.settings.keyPrefix, calls[i]))
+    pipelined(this.client, calls.length, take).then(results => {
+      results.forEach(([err, stored], i) => {
         if (err === null && stored !== null) this.calls.settle(calls[i].id, stored as string, 'sweep')
       })
     }, (err: Error) => this.log.warn({ err }, 'could not sweep pending replies'))
   }
+}
+
+type Commands = RedisClient | ChainableCommander
+type Result = [Error | null, unknown]
+
+/** A slot that moves answers these for a while; a command sent again on its own follows the redirect. */
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN) /
+
+/**
+ * Runs `count` commands in one pipeline. On a cluster, ioredis retries a pipeline only when every
+ * command got the same redirect; a command redirected alone (its slot moving) is sent again on its
+ * own, and the client follows the redirect.
+ */
+async function pipelined (client: RedisClient, count: number, command: (target: Commands, i: number) => unknown): Promise<Result[]> {
+  const pipeline = client.pipeline()
+  for (let i = 0; i < count; i++) command(pipeline, i)
+  const results = (await pipeline.exec()) ?? []
+  return await Promise.all(results.map(async ([err, value], i): Promise<Result> => {
+    if (err === null || !REDIRECTED.test(err.message)) return [err, value]
+    try {
+      return [null, await command(client, i)]
+    } catch (again) {
+      return [again as Error, null]
+    }
+  }))
+}
+
+function nodeName (node: Redis): string {
+  return `${node.options.host}:${node.options.port}`
+}
+
+/** Indexes of `keys` grouped by the node that serves their slot: all in one group on a single server. */
+function byNode (client: RedisClient, keys: string[]): number[][] {
+  if (!isCluster(client)) return [keys.map((_key, i) => i)]
+  const groups = new Map<string, number[]>()
+  keys.forEach((key, i) => {
+    const node = client.slots[keySlot(key)]?.[0] ?? ''
+    const group = groups.get(node)
+    if (group === undefined) groups.set(node, [i])
+    else group.push(i)
+  })
+  return [...groups.values()]
 }

@@ -1,6 +1,19 @@
 import type { Redis } from 'ioredis'
 import type { Log } from '../log.js'
 
+/** What the hand-over asks of a subscriber, on a single server or on a cluster. */
+export interface Subscriber {
+  /** True while the subscription is live. */
+  readonly live: boolean
+  /** Sets the listeners for reply keys and for the end of a reconnect (or a move). */
+  listen: (onKey: (key: string) => void, onResubscribed: () => void) => void
+  /** Connects and subscribes. */
+  start: () => Promise<void>
+  /** Resolves true when a `set` event for `key` arrives within `timeout` ms, false otherwise. */
+  expect: (key: string, timeout: number) => Promise<boolean>
+  close: () => Promise<void>
+}
+
 /**
  * One subscriber connection per instance, subscribed to the keyspace events of this instance's
  * keys only. Each `set` event names a key that now holds a reply for one of our calls.
@@ -9,7 +22,7 @@ import type { Log } from '../log.js'
  * reconnect the waiter subscribes again and then calls onResubscribed, for the owner to sweep the
  * keys of every pending call.
  */
-export class KeyspaceWaiter {
+export class KeyspaceWaiter implements Subscriber {
   readonly #subscriber: Redis
   readonly #pattern: string
   readonly #channelPrefix: string
@@ -17,12 +30,15 @@ export class KeyspaceWaiter {
   readonly #probes = new Map<string, () => void>()
   #onKey: (key: string) => void = () => {}
   #onResubscribed: () => void = () => {}
+  #onDown: () => void = () => {}
   #subscribed = false
 
-  constructor (redis: Redis, db: number, pattern: string, connectionName: string, log: Log) {
-    // Our own connection: a subscribed connection can run no other command. Named, so that an
-    // operator can tell it in CLIENT LIST.
-    this.#subscriber = redis.duplicate({ autoResubscribe: false, lazyConnect: true, connectionName })
+  /**
+   * `subscriber` is a connection of its own (a subscribed connection can run no other command),
+   * made with subscriberOptions and not connected yet.
+   */
+  constructor (subscriber: Redis, db: number, pattern: string, log: Log) {
+    this.#subscriber = subscriber
     this.#pattern = pattern
     this.#channelPrefix = `__keyspace@${db}__:`
     this.#log = log
@@ -37,6 +53,12 @@ export class KeyspaceWaiter {
       if (this.#subscribed) this.#resubscribe() // a reconnect: the first subscription is start()'s
     })
     this.#subscriber.on('error', (err: Error) => this.#log.warn({ err }, 'Redis subscriber connection error'))
+    this.#subscriber.on('close', () => { if (this.#subscribed) this.#onDown() })
+  }
+
+  /** Options of a subscriber connection: named, so that an operator can tell it in CLIENT LIST. */
+  static subscriberOptions (connectionName: string) {
+    return { autoResubscribe: false, lazyConnect: true, connectionName }
   }
 
   /** True while the subscription is live. */
@@ -48,6 +70,11 @@ export class KeyspaceWaiter {
   listen (onKey: (key: string) => void, onResubscribed: () => void): void {
     this.#onKey = onKey
     this.#onResubscribed = onResubscribed
+  }
+
+  /** Sets a listener for the connection dropping. */
+  onDown (listener: () => void): void {
+    this.#onDown = listener
   }
 
   /** Connects and subscribes. */

@@ -13,6 +13,12 @@ export function kafkaNodeAddress (id: number): string {
   return kafkaClusterBrokers[id - 1]
 }
 
+/** The Redis Cluster: 3 masters and 3 replicas on 127.0.0.1:7001..7006 (roles change as tests move slots). */
+export const redisClusterPorts: number[] = [7001, 7002, 7003, 7004, 7005, 7006]
+
+/** The Redis Cluster's nodes as URLs, for `redis: { cluster: redisClusterUrls }`. */
+export const redisClusterUrls: string[] = redisClusterPorts.map(port => `redis://127.0.0.1:${port}`)
+
 const cli = fileURLToPath(new URL('../../stack/cli.mjs', import.meta.url))
 const run = promisify(execFile)
 
@@ -40,4 +46,14 @@ export async function clusterAdmin (clientId = 'test-cluster-admin'): Promise<Ad
   const admin = new Kafka({ clientId, brokers: kafkaClusterBrokers, logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
   return admin
+}
+
+/** SIGKILLs the Redis Cluster node on `port`; resolves with when it was killed (epoch ms). */
+export async function killRedisNode (port: number): Promise<{ killedAt: number }> {
+  return stack('kill-redis-node', String(port))
+}
+
+/** Starts the Redis Cluster node on `port` again (it rejoins with its nodes.conf); resolves once it answers. */
+export async function startRedisNode (port: number): Promise<{ readyAt: number }> {
+  return stack('start-redis-node', String(port))
 }

@@ -1,0 +1,149 @@
+// The hand-over on the stack's Redis Cluster (`npm run stack:up -- --cluster`): through a Cluster
+// client, through each way a slot moves under load, with configureKeyspaceEvents and an ACL user.
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { kafkaBrokers } from '../helpers/stack.js'
+import { freshTopics, startInstance, startWorker, type Names } from '../helpers/kafka-reply.js'
+import { redisClusterPorts, redisClusterUrls } from '../helpers/cluster.js'
+import {
+  clusterClient, clusterNodes, countBetween, instanceSlot, killMaster, load, manualFailover, migrateSlot,
+  nodeClient, notificationsBack, rejoin, type Move
+} from '../helpers/redis-cluster.js'
+import { waitFor } from '../helpers/wait.js'
+import type { KafkaReplyOptions } from '../../plugin/index.js'
+
+const TIMEOUT = 2000
+
+/**
+ * Two instances on one reply partition: `consumer` (client id sorts first, so it gets the
+ * partition) consumes every reply, and every reply of `caller` crosses the Redis Cluster.
+ */
+async function pair (t: Test, names: Names, overrides: Partial<KafkaReplyOptions> = {}): Promise<{ consumer: FastifyInstance, caller: FastifyInstance }> {
+  const redis = { cluster: redisClusterUrls }
+  const consumer = await startInstance(t, names, { redis, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' }, ...overrides })
+  const caller = await startInstance(t, names, { redis, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' }, ...overrides })
+  await startWorker(t, names, payload => payload)
+  return { consumer, caller }
+}
+
+/** No key under the prefix on any master, once every deadline (and grace) has passed. */
+async function noKeysLeft (t: Test, keyPrefix: string): Promise<void> {
+  const masters = (await clusterNodes()).filter(node => node.master && !node.failed)
+  const left = async () => {
+    const counts = await Promise.all(masters.map(async node => (await nodeClient(t, node.port).keys(`${keyPrefix}:*`)).length))
+    return counts.reduce((a, b) => a + b, 0)
+  }
+  await waitFor('every reply key to be taken or expired', async () => await left() === 0, TIMEOUT + 5000)
+  t.equal(await left(), 0, 'no key left on any master')
+}
+
+t.test('replies cross a Redis Cluster, borrowed as a Cluster client or created from { cluster: [...] }', async t => {
+  const names = await freshTopics(1)
+  const consumer = await startInstance(t, names, { redis: { cluster: redisClusterUrls }, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
+  const borrowed = clusterClient(t)
+  const caller = await startInstance(t, names, { redis: borrowed, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  await startWorker(t, names, payload => payload)
+  const responses = await Promise.all(Array.from({ length: 40 }, (_, n) => caller.inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.same(responses.map(res => res.statusCode), responses.map(() => 200))
+  t.same(responses.map(res => res.json().n), responses.map((_, n) => n), 'every call got its own reply')
+  const stats = caller.kafkaReply.stats()
+  t.equal(stats.resolvedViaRedis, 40, 'every reply crossed the cluster')
+  t.equal(stats.resolvedByNotification, 40, 'each found by its keyspace notification')
+  t.equal(consumer.kafkaReply.stats().handedOver, 40)
+  await noKeysLeft(t, names.keyPrefix)
+  t.equal(borrowed.status, 'ready', 'the borrowed Cluster client is not closed by the plugin')
+  await caller.close()
+  t.equal(borrowed.status, 'ready', 'not even when the instance closes')
+})
+
+/** Load on the caller, a move of its slot, and what happened: counts asserted, times reported. */
+async function moveUnderLoad (t: Test, what: string, move: (slot: number) => Promise<Move>, after?: (move: Move) => Promise<void>): Promise<void> {
+  const names = await freshTopics(1)
+  const { caller } = await pair(t, names)
+  const slot = instanceSlot(names.keyPrefix, caller.kafkaReply.instanceId)
+  const running = load(caller, 8, TIMEOUT)
+  await waitFor('replies by notification before the move', () => caller.kafkaReply.stats().resolvedByNotification >= 50, 20_000)
+  const moved = await move(slot)
+  await waitFor('replies by notification after the move', () => notificationsBack(running.samples, moved.settledAt) !== undefined, 30_000)
+  const back = notificationsBack(running.samples, moved.settledAt)!
+  // Then a while of steady load: every reply found by notification, none by the sweep or the last look.
+  const steadyFrom = Date.now() + TIMEOUT
+  await waitFor('a steady while after the move', () => Date.now() > steadyFrom + 3000, 10_000)
+  await running.stop()
+  if (after !== undefined) await after(moved)
+
+  const { calls, samples } = running
+  const during = countBetween(calls, samples, moved.startedAt, back)
+  const steady = countBetween(calls, samples, steadyFrom, steadyFrom + 3000)
+  t.comment(`${what}: slot ${slot} from ${moved.from} to ${moved.to}; the new owner served it ${moved.settledAt - moved.startedAt} ms after the move began, ` +
+    `replies by notification again ${back - moved.settledAt} ms after that (${back - moved.startedAt} ms after the move began); ` +
+    `from the move until then: calls sent ${JSON.stringify(during.statuses)}, ` +
+    `found by notification ${during.notification}, sweep ${during.sweep}, last look ${during.lastLook}`)
+  t.equal(calls.filter(call => call.crossed).length, 0, '0 crossed')
+  t.same(calls.filter(call => ![200, 503, 504].includes(call.status)).map(call => call.status), [], 'only 200, 503 and 504')
+  const stats = caller.kafkaReply.stats()
+  t.equal(stats.pending, 0, '0 lost: no call still waits')
+  t.equal(stats.resolvedViaRedis, stats.resolvedByNotification + stats.resolvedBySweep + stats.resolvedByLastLook)
+  t.ok(steady.notification > 0, `replies by notification after the move (${steady.notification})`)
+  t.same([steady.sweep, steady.lastLook], [0, 0], 'none by the sweep or the last look once it settled')
+  t.same(Object.keys(steady.statuses), ['200'], 'every call answered once it settled')
+  await noKeysLeft(t, names.keyPrefix)
+}
+
+t.test('a manual failover (CLUSTER FAILOVER) under load', async t => {
+  await moveUnderLoad(t, 'manual failover', manualFailover)
+})
+
+t.test('the master of the slot killed under load: its replica is promoted', async t => {
+  await moveUnderLoad(t, 'master killed', killMaster, async moved => await rejoin(moved.from))
+})
+
+t.test('the slot migrated to another master under load', async t => {
+  await moveUnderLoad(t, 'slot migration', migrateSlot)
+})
+
+t.test('configureKeyspaceEvents sets the flags on every node, replicas included; without it the error names the node', async t => {
+  const names = await freshTopics(1)
+  const nodes = redisClusterPorts.map(port => nodeClient(t, port))
+  const setAll = async (flags: string) => await Promise.all(nodes.map(node => node.config('SET', 'notify-keyspace-events', flags)))
+  t.teardown(async () => { await setAll('K$') })
+  await setAll('')
+
+  await t.rejects(startInstance(t, names, { redis: { cluster: redisClusterUrls }, readyTimeout: 10_000 }),
+    /no keyspace notification.*127\.0\.0\.1:700\d \(the master of slot \d+, which holds this instance's keys\) has notify-keyspace-events ''/,
+    'the error names the slot\'s master that lacks the flags')
+
+  const { caller } = await pair(t, names, { configureKeyspaceEvents: true })
+  const flags = await Promise.all(nodes.map(async node => (await node.config('GET', 'notify-keyspace-events') as string[])[1]))
+  t.ok(flags.every(f => f.includes('K') && f.includes('$')), `every node has K and $ (${flags.join(', ')})`)
+
+  // The replica that takes over had its flags set at startup, as a replica.
+  const slot = instanceSlot(names.keyPrefix, caller.kafkaReply.instanceId)
+  await manualFailover(slot)
+  await waitFor('the caller to follow the slot', () => caller.kafkaReply.health().redis, 10_000)
+  const before = caller.kafkaReply.stats().resolvedByNotification
+  await waitFor('a reply by notification on the promoted replica', async () => {
+    const res = await caller.inject({ method: 'POST', url: `/call?timeout=${TIMEOUT}`, payload: { n: 1 } })
+    return res.statusCode === 200 && caller.kafkaReply.stats().resolvedByNotification > before
+  }, 20_000)
+  t.pass('replies arrive by notification from the promoted replica')
+})
+
+t.test('an ACL user on the cluster, the subscriber\'s connection included', async t => {
+  const names = await freshTopics(1)
+  const ids = ['acl-consumer', 'acl-caller']
+  const nodes = redisClusterPorts.map(port => nodeClient(t, port))
+  // ACL users are per node: every node, replicas included (one may become master).
+  await Promise.all(nodes.map(node => node.call('ACL', 'SETUSER', 'kafka-reply', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
+    ...ids.map(id => `&__keyspace@0__:${names.keyPrefix}:{${id}}:*`),
+    '-@all', '+set', '+getdel', '+del', '+exists', '+psubscribe', '+ping', '+info', '+client|setname', '+cluster|slots', '+cluster|info')))
+  t.teardown(async () => { await Promise.all(nodes.map(node => node.call('ACL', 'DELUSER', 'kafka-reply'))) })
+  const redis = { cluster: redisClusterUrls.map(url => url.replace('redis://', 'redis://kafka-reply:s3cret@')) }
+  const consumer = await startInstance(t, names, { redis, instanceId: ids[0], affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
+  const caller = await startInstance(t, names, { redis, instanceId: ids[1], affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  await startWorker(t, names, payload => payload)
+  const responses = await Promise.all([consumer, caller].map((app, n) => app.inject({ method: 'POST', url: '/call', payload: { n } })))
+  t.same(responses.map(res => res.statusCode), [200, 200])
+  t.same(responses.map(res => res.json().n), [0, 1])
+  t.equal(caller.kafkaReply.stats().resolvedByNotification, 1, 'the caller\'s reply crossed the cluster under the ACL user')
+})
