@@ -21,7 +21,7 @@ export function build (options: BuildOptions): FastifyInstance {
   })
   app.register(kafkaReply, {
     kafka: { brokers: options.kafkaBrokers, clientId: 'quotes-api' },
-    redis: options.redisUrl,
+    redis: options.redisClusterUrls === undefined ? options.redisUrl : { cluster: options.redisClusterUrls },
     replyTopic: options.replyTopic,
     groupId: options.groupId,
     keyPrefix: options.keyPrefix,

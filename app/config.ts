@@ -7,6 +7,8 @@ const Env = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   KAFKA_BROKERS: Type.String({ default: '127.0.0.1:9092' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** A Redis Cluster's nodes, comma-separated redis:// URLs: used instead of REDIS_URL when set. */
+  REDIS_CLUSTER_URLS: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REQUEST_TOPIC: Type.String({ minLength: 1, default: QUOTES_TOPIC }),
   REPLY_TOPIC: Type.String({ minLength: 1, default: 'quotes.replies' }),
   REPLY_PARTITIONS: Type.Integer({ minimum: 1, default: 3 }),
@@ -26,6 +28,8 @@ export interface AppConfig {
   host: string
   kafkaBrokers: string[]
   redisUrl: string
+  /** A Redis Cluster's nodes (redis:// URLs), used instead of redisUrl when set. */
+  redisClusterUrls?: string[]
   /** Where quote requests go (the worker's topic). */
   requestTopic: string
   /** Where the worker's replies come back; created with `replyPartitions` partitions when missing. */
@@ -56,6 +60,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: e.HOST,
     kafkaBrokers: list(e.KAFKA_BROKERS),
     redisUrl: e.REDIS_URL,
+    ...(e.REDIS_CLUSTER_URLS === undefined ? {} : { redisClusterUrls: list(e.REDIS_CLUSTER_URLS) }),
     requestTopic: e.REQUEST_TOPIC,
     replyTopic: e.REPLY_TOPIC,
     replyPartitions: e.REPLY_PARTITIONS,

@@ -37,6 +37,11 @@ const redis = new Redis(redisUrl)
 const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'faults-admin', logLevel: logLevel.WARN }).admin()
 await admin.connect()
 
+// The Redis Cluster only when a chosen scenario runs on it.
+const redisCluster = chosen.some(s => s.redisCluster === true)
+  ? await stack.upRedisClusterOnly({ log: line => console.log(`  ${line}`) })
+  : undefined
+
 const suite: SuiteContext = {
   kafkaBrokers,
   redisUrl,
@@ -51,7 +56,16 @@ const suite: SuiteContext = {
   timeoutMs: options.timeoutMs,
   replicas: 2,
   logLevel: options.logLevel,
-  logs: options.logs
+  logs: options.logs,
+  ...(redisCluster === undefined
+    ? {}
+    : {
+        redisCluster: {
+          urls: redisCluster.nodes.map(node => `redis://${node.address}`),
+          kill: (port: number) => stack.killRedisClusterNode(port),
+          start: (port: number) => stack.startRedisClusterNode(port, { log: line => console.log(`  ${line}`) })
+        }
+      })
 }
 let capacity: Awaited<ReturnType<typeof measureCapacity>> | undefined
 if (options.rate === undefined) {

@@ -69,5 +69,7 @@ export function restartKafkaClusterNode (id: number, options?: Options): Promise
 export function down (options?: Options): Promise<DownResult>
 export function restartKafka (options?: Options & { pauseMs?: number }): Promise<ServerInfo>
 export function status (): Promise<StatusResult>
+export function upRedisClusterOnly (options?: Options): Promise<NonNullable<UpResult['redisCluster']>>
+export function downRedisClusterOnly (options?: Options): Promise<DownResult['redisCluster']>
 export function killRedisClusterNode (port: number | string): Promise<{ killedAt: number }>
 export function startRedisClusterNode (port: number | string, options?: Options): Promise<{ readyAt: number }>

@@ -129,6 +129,16 @@ export async function status () {
   }
 }
 
+/** Only the Redis Cluster of `up({ cluster: true })`, for a benchmark or fault that needs it alone. */
+export async function upRedisClusterOnly ({ log = console.log } = {}) {
+  return withLock('stack', LOCK_TIMEOUT_MS, log, () => upRedisCluster({ log }))
+}
+
+/** Stops the Redis Cluster nodes the stack started, and nothing else. */
+export async function downRedisClusterOnly ({ log = console.log } = {}) {
+  return withLock('stack', 60_000, log, () => downRedisCluster())
+}
+
 /** SIGKILLs the Redis Cluster node on `port` (the stack's own only): a crash, for failover tests. */
 export async function killRedisClusterNode (port) {
   await killRedisNode(Number(port))

@@ -8,9 +8,10 @@ import { Cluster, type Replica } from './cluster.js'
 import { OpenLoop, quoteRequest, type Call } from './load.js'
 import { FAULT_SHARE } from './options.js'
 import { RedisServer } from './redis-server.js'
+import { keysOnMasters } from './redis-cluster.js'
 import type { ScenarioResult } from './report.js'
 import { tally } from './tally.js'
-import type { FaultContext, PrivateRedis, Scenario } from './types.js'
+import type { FaultContext, PrivateRedis, RedisClusterControl, Scenario } from './types.js'
 
 /** What every scenario shares: the stack, and the suite's settings. */
 export interface SuiteContext {
@@ -30,6 +31,8 @@ export interface SuiteContext {
   logLevel: string
   /** Directory for children's output and each scenario's calls, when asked for. */
   logs: string | undefined
+  /** The stack's Redis Cluster, when a chosen scenario runs on it. */
+  redisCluster?: RedisClusterControl
 }
 
 /** The app's replyGrace (the plugin's default, which the reference app keeps): how long a stored reply outlives its deadline. */
@@ -62,7 +65,7 @@ export function killEverything (): void {
 export async function runScenario (scenario: Scenario, suite: SuiteContext): Promise<ScenarioResult> {
   const wallStarted = performance.now()
   const replicas = scenario.replicas ?? suite.replicas
-  const setup = await prepare(scenario.name, suite, replicas, scenario.appEnv, scenario.privateRedis)
+  const setup = await prepare(scenario.name, suite, replicas, scenario.appEnv, scenario.privateRedis, scenario.redisCluster === true)
   const { names, env, secrets } = setup
   const errorSamples: Record<string, string> = {}
   const onErrorBody = (call: Call, body: string) => { errorSamples[`${call.status} ${call.code ?? '-'}`] ??= body }
@@ -96,6 +99,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
       redis: setup.admin,
       redisServer: setup.redisServer,
       redisUrl: env.REDIS_URL,
+      redisCluster: scenario.redisCluster === true ? suite.redisCluster : undefined,
       kafkaBrokers: suite.kafkaBrokers,
       ...names,
       secrets,
@@ -117,7 +121,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     stats = Object.fromEntries(await Promise.all(cluster.up.map(async r => [r.name, await cluster.stats(r)])))
     const lastDeadline = (load.calls.at(-1)?.sentAt ?? 0) + suite.timeoutMs
     await sleep(Math.max(0, lastDeadline + REPLY_GRACE_MS + KEY_MARGIN_MS - load.now()))
-    keys = await keysUnder(setup.admin, names.keyPrefix)
+    keys = await setup.keys()
   } catch (err) {
     error = (err as Error).stack ?? String(err)
     console.log(`  ${scenario.name} did not run to its end: ${error}`)
@@ -174,12 +178,14 @@ interface Setup {
   redisServer: RedisServer | undefined
   /** What no error answer may show: the broker and Redis addresses, passwords, the form of a key. */
   secrets: string[]
+  /** Every key left under the scenario's prefix (on every master of a cluster). */
+  keys: () => Promise<string[]>
   /** Disconnects the admin client and kills a private Redis. */
   cleanup: () => Promise<void>
 }
 
 /** Creates the topics, starts the scenario's own Redis when it asks for one, and builds the replicas' environment. */
-async function prepare (name: string, suite: SuiteContext, replicas: number, appEnv: Record<string, string> = {}, privateRedis?: PrivateRedis): Promise<Setup> {
+async function prepare (name: string, suite: SuiteContext, replicas: number, appEnv: Record<string, string> = {}, privateRedis?: PrivateRedis, onCluster = false): Promise<Setup> {
   const id = `faults-${suite.runId}-${name}`
   const names = { requestTopic: `${id}.quotes.requests`, replyTopic: `${id}.quotes.replies`, keyPrefix: id }
   await suite.createTopics([[names.requestTopic, REQUEST_PARTITIONS], [names.replyTopic, REPLY_PARTITIONS]])
@@ -200,9 +206,13 @@ async function prepare (name: string, suite: SuiteContext, replicas: number, app
       if (password !== '') secrets.push(decodeURIComponent(password))
     }
   }
+  if (onCluster && suite.redisCluster === undefined) throw new Error(`${name} runs on the Redis Cluster, which the suite did not start`)
+  const clusterUrls = onCluster ? suite.redisCluster!.urls : undefined
+  if (clusterUrls !== undefined) secrets.push(...clusterUrls.map(url => new URL(url).host))
   const env = {
     KAFKA_BROKERS: suite.kafkaBrokers.join(','),
     REDIS_URL: redisUrl,
+    ...(clusterUrls === undefined ? {} : { REDIS_CLUSTER_URLS: clusterUrls.join(',') }),
     REQUEST_TOPIC: names.requestTopic,
     REQUEST_PARTITIONS: String(REQUEST_PARTITIONS),
     REPLY_TOPIC: names.replyTopic,
@@ -228,7 +238,8 @@ async function prepare (name: string, suite: SuiteContext, replicas: number, app
     admin.disconnect()
     await redisServer.kill()
   }
-  return { names, env, admin, redisServer, secrets, cleanup }
+  const keys = async () => clusterUrls === undefined ? await keysUnder(admin, names.keyPrefix) : await keysOnMasters(names.keyPrefix)
+  return { names, env, admin, redisServer, secrets, keys, cleanup }
 }
 
 /** Starts the worker and the replicas, and sends each replica one quote. */

@@ -10,6 +10,16 @@ export interface Check {
   ok: boolean
 }
 
+/** The stack's Redis Cluster, for a scenario that runs on it. */
+export interface RedisClusterControl {
+  /** Its nodes as redis:// URLs. */
+  urls: string[]
+  /** SIGKILLs the node on `port`. */
+  kill: (port: number) => Promise<unknown>
+  /** Starts the node on `port` again; it rejoins the cluster. */
+  start: (port: number) => Promise<unknown>
+}
+
 /** What a scenario's fault sees while the load runs. */
 export interface FaultContext {
   cluster: Cluster
@@ -19,6 +29,8 @@ export interface FaultContext {
   redisServer: RedisServer | undefined
   /** The Redis URL the replicas use (their user's, when the scenario set one up). */
   redisUrl: string
+  /** The Redis Cluster, when the scenario runs on it. */
+  redisCluster: RedisClusterControl | undefined
   kafkaBrokers: string[]
   requestTopic: string
   replyTopic: string
@@ -73,6 +85,8 @@ export interface Scenario {
   appEnv?: Record<string, string>
   /** Runs against a Redis of its own (to restart it, or to configure users) instead of the stack's. */
   privateRedis?: PrivateRedis
+  /** Runs against the stack's Redis Cluster (127.0.0.1:7001..7006) instead of the single Redis. */
+  redisCluster?: boolean
   /** Its load as a share of the measured capacity (default FAULT_SHARE; --rate overrides it). */
   loadShare?: number
   /** Shortest load this scenario needs to show anything, ms (it outlasts --quick's duration if need be). */

@@ -5,6 +5,7 @@ import { acl } from './acl.js'
 import { badInput } from './bad-input.js'
 import { hostileRecords } from './hostile-records.js'
 import { kafkaRestart } from './kafka-restart.js'
+import { redisClusterFailover } from './redis-cluster-failover.js'
 import { redisRestart } from './redis-restart.js'
 import { replicaSigkill } from './replica-sigkill.js'
 import { rollingRestart } from './rolling-restart.js'
@@ -13,4 +14,4 @@ import { subscriberKill } from './subscriber-kill.js'
 import { workerRestart } from './worker-restart.js'
 
 /** The scenarios `npm run test:faults` runs (`--only a,b` picks some). */
-export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, acl]
+export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, acl, redisClusterFailover]

@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify'
 import { kafkaBrokers } from '../helpers/stack.js'
 import { freshTopics, startInstance, startWorker, type Names } from '../helpers/kafka-reply.js'
 import { redisClusterPorts, redisClusterUrls } from '../helpers/cluster.js'
+import { keysOnMasters } from '../../faults/lib/redis-cluster.js'
 import {
-  clusterClient, clusterNodes, countBetween, instanceSlot, killMaster, load, manualFailover, migrateSlot,
+  clusterClient, countBetween, instanceSlot, killMaster, load, manualFailover, migrateSlot,
   nodeClient, notificationsBack, rejoin, type Move
 } from '../helpers/redis-cluster.js'
 import { waitFor } from '../helpers/wait.js'
@@ -28,13 +29,8 @@ async function pair (t: Test, names: Names, overrides: Partial<KafkaReplyOptions
 
 /** No key under the prefix on any master, once every deadline (and grace) has passed. */
 async function noKeysLeft (t: Test, keyPrefix: string): Promise<void> {
-  const masters = (await clusterNodes()).filter(node => node.master && !node.failed)
-  const left = async () => {
-    const counts = await Promise.all(masters.map(async node => (await nodeClient(t, node.port).keys(`${keyPrefix}:*`)).length))
-    return counts.reduce((a, b) => a + b, 0)
-  }
-  await waitFor('every reply key to be taken or expired', async () => await left() === 0, TIMEOUT + 5000)
-  t.equal(await left(), 0, 'no key left on any master')
+  await waitFor('every reply key to be taken or expired', async () => (await keysOnMasters(keyPrefix)).length === 0, TIMEOUT + 5000)
+  t.same(await keysOnMasters(keyPrefix), [], 'no key left on any master')
 }
 
 t.test('replies cross a Redis Cluster, borrowed as a Cluster client or created from { cluster: [...] }', async t => {

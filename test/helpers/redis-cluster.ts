@@ -1,5 +1,4 @@
-// The stack's Redis Cluster as the cluster tests see it: its nodes, who serves a slot, and the
-// three ways a slot moves (a manual failover, a master killed, a slot migration), plus a load that
+// The three ways a slot of the stack's Redis Cluster moves (a manual failover, a master killed, a slot migration), plus a load that
 // records every call and samples the waiting instance's counters.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
@@ -7,20 +6,9 @@ import { Cluster, Redis } from 'ioredis'
 import type { Test } from 'tap'
 import type { KafkaReplyStats } from '../../plugin/index.js'
 import { keySlot } from '../../plugin/redis/key-slot.js'
+import { clusterNodes, clusterOk, isMaster, onNode, ownerOf } from '../../faults/lib/redis-cluster.js'
 import { killRedisNode, redisClusterPorts, startRedisNode } from './cluster.js'
 import { waitFor } from './wait.js'
-
-/** One node as CLUSTER NODES tells it. */
-export interface NodeInfo {
-  id: string
-  port: number
-  master: boolean
-  /** The master's id, for a replica. */
-  masterId: string | undefined
-  failed: boolean
-  /** Slot ranges served, as [first, last]. */
-  slots: Array<[number, number]>
-}
 
 /** A client of one node, with no retries; closed at teardown. */
 export function nodeClient (t: Test, port: number): Redis {
@@ -43,59 +31,6 @@ export function instanceSlot (keyPrefix: string, instanceId: string): number {
   return keySlot(`${keyPrefix}:{${instanceId}}`)
 }
 
-async function onNode<T> (port: number, fn: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 1000 })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return await fn(client)
-  } finally {
-    client.disconnect()
-  }
-}
-
-/** CLUSTER NODES as seen from the first node that answers (other than `skip`). */
-export async function clusterNodes (skip?: number): Promise<NodeInfo[]> {
-  for (const port of redisClusterPorts) {
-    if (port === skip) continue
-    try {
-      const text = await onNode(port, client => client.cluster('NODES') as Promise<string>)
-      return text.trim().split('\n').map(parseNode)
-    } catch {}
-  }
-  throw new Error('no Redis Cluster node answers')
-}
-
-function parseNode (line: string): NodeInfo {
-  const [id, address, flags, masterId, , , , , ...slots] = line.split(' ')
-  const port = Number(address.split('@')[0].split(':').at(-1))
-  return {
-    id,
-    port,
-    master: flags.split(',').includes('master'),
-    masterId: masterId === '-' ? undefined : masterId,
-    failed: /fail/.test(flags),
-    slots: slots.filter(s => !s.startsWith('[')).map(s => {
-      const [first, last = first] = s.split('-').map(Number)
-      return [first, last] as [number, number]
-    })
-  }
-}
-
-/** The master that serves `slot`, as the cluster's nodes agree. */
-export async function ownerOf (slot: number, skip?: number): Promise<NodeInfo> {
-  const nodes = await clusterNodes(skip)
-  const owner = nodes.find(node => node.master && !node.failed && node.slots.some(([a, b]) => slot >= a && slot <= b))
-  if (owner === undefined) throw new Error(`no master serves slot ${slot}`)
-  return owner
-}
-
-/** Every node answers and says cluster_state:ok. */
-export async function clusterOk (): Promise<boolean> {
-  const states = await Promise.all(redisClusterPorts.map(port => onNode(port, client => client.cluster('INFO') as Promise<string>).catch(() => '')))
-  return states.every(info => info.includes('cluster_state:ok'))
-}
-
 /** What a move did: the nodes, and when the cluster had settled (epoch ms). */
 export interface Move {
   from: number
@@ -106,26 +41,19 @@ export interface Move {
 
 /** CLUSTER FAILOVER on the replica of the slot's master: the replica takes over, the master steps down. */
 export async function manualFailover (slot: number): Promise<Move> {
-  const owner = await ownerOf(slot)
-  const replica = (await clusterNodes()).find(node => node.masterId === owner.id && !node.failed)
+  const { master: owner, replica } = await ownerOf(slot)
   if (replica === undefined) throw new Error(`the master of slot ${slot} has no replica`)
   const startedAt = Date.now()
   await onNode(replica.port, client => client.cluster('FAILOVER'))
   await waitFor('the replica to take over', () => isMaster(replica.port), 30_000)
   const settledAt = Date.now()
-  await waitFor('every node to know the new master', async () => (await ownerOf(slot).catch(() => undefined))?.port === replica.port, 30_000)
+  await waitFor('every node to know the new master', async () => (await ownerOf(slot).catch(() => undefined))?.master.port === replica.port, 30_000)
   return { from: owner.port, to: replica.port, startedAt, settledAt }
-}
-
-/** The node says it is a master (ROLE): the moment it serves its slots. */
-async function isMaster (port: number): Promise<boolean> {
-  return await onNode(port, async client => (await client.role())[0] === 'master').catch(() => false)
 }
 
 /** SIGKILLs the slot's master; resolves once its replica has been promoted. Start it again with rejoin(). */
 export async function killMaster (slot: number): Promise<Move> {
-  const owner = await ownerOf(slot)
-  const replica = (await clusterNodes()).find(node => node.masterId === owner.id && !node.failed)
+  const { master: owner, replica } = await ownerOf(slot)
   if (replica === undefined) throw new Error(`the master of slot ${slot} has no replica`)
   const startedAt = Date.now()
   await killRedisNode(owner.port)
@@ -142,7 +70,7 @@ export async function rejoin (port: number): Promise<void> {
 /** Moves `slot` to another master: IMPORTING, MIGRATING, MIGRATE of its keys, then NODE on every master. */
 export async function migrateSlot (slot: number): Promise<Move> {
   const nodes = await clusterNodes()
-  const source = await ownerOf(slot)
+  const { master: source } = await ownerOf(slot)
   const target = nodes.find(node => node.master && !node.failed && node.id !== source.id)!
   const startedAt = Date.now()
   await onNode(target.port, client => client.cluster('SETSLOT', slot, 'IMPORTING', source.id))
