@@ -43,10 +43,20 @@ async function handOvers (url: string, subscriber: Redis): Promise<void> {
   const writer = new Redis(url)
   const taker = new Redis(url)
   let taken = 0
+  let toTake: string[] = []
   const all = new Promise<void>(resolve => {
+    // As the plugin does: the events of one read from the subscriber, taken in one pipeline.
+    const take = () => {
+      const pipeline = taker.pipeline()
+      for (const key of toTake) pipeline.getdel(key)
+      const count = toTake.length
+      toTake = []
+      pipeline.exec().then(() => { taken += count; if (taken === WRITES) resolve() }, () => {})
+    }
     subscriber.on('pmessage', (_pattern: string, channel: string, event: string) => {
       if (event !== 'set') return
-      taker.getdel(channel.slice(CHANNEL.length)).then(() => { if (++taken === WRITES) resolve() }, () => {})
+      if (toTake.length === 0) queueMicrotask(take)
+      toTake.push(channel.slice(CHANNEL.length))
     })
   })
   for (let i = 0; i < WRITES; i += BATCH) {

@@ -1,6 +1,6 @@
 // npm run bench: every scenario against the same broker and Redis, with the same worker and load;
 // `--repeat N` runs them all N times, interleaved, and reports the medians. Writes
-// results/latest.{json,md,svg}; --quick writes results/quick/.
+// results/latest.{json,md,svg}; --quick and --only write results/quick/.
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -215,7 +215,8 @@ const openRuns = new Map<string, OpenLoopRun[]>()
 const failed: Array<{ scenario: string, round: number, error: string }> = []
 const info = await redis.info('server')
 const loadBefore = loadavg().map(round2)
-const out = join(projectRoot, 'benchmarks', 'results', ...(quick ? ['quick'] : []))
+// A quick or partial run does not replace the committed results of a full one.
+const out = join(projectRoot, 'benchmarks', 'results', ...(quick || only !== undefined ? ['quick'] : []))
 
 /** Aggregates the runs so far and writes the results: after every round, so a cut-short run still leaves its figures. */
 function report (rounds: number) {

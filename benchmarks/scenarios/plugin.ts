@@ -1,4 +1,8 @@
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type * as Stack from '../../stack/stack.mjs'
 import type { Child } from '../../app/demo/children.js'
+import { projectRoot } from '../../app/demo/paths.js'
 import type { Running, Scenario, ScenarioContext } from './types.js'
 
 interface Setup {
@@ -9,6 +13,8 @@ interface Setup {
   replyPartitions: number
   affinity?: boolean
   pollMs?: number
+  /** More environment of the plugin's apps. */
+  env?: Record<string, string>
 }
 
 /**
@@ -29,7 +35,8 @@ async function startPlugin (ctx: ScenarioContext, setup: Setup): Promise<Running
     KEY_PREFIX: ctx.unique('bench'),
     AFFINITY: String(setup.affinity === true),
     MODE: setup.pollMs === undefined ? 'notify' : 'poll',
-    POLL_MS: String(setup.pollMs ?? 0)
+    POLL_MS: String(setup.pollMs ?? 0),
+    ...setup.env
   }
   const children: Child[] = []
   const stop = async () => { await Promise.all(children.map(child => child.stop())) }
@@ -85,4 +92,26 @@ export const poll50: Scenario = {
   description: 'the same, polling every 50 ms',
   openLoop: true,
   start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, pollMs: 50 })
+}
+
+/**
+ * As plugin-redis, but every reply crosses a Redis Cluster (the stack's 3 masters and 3 replicas,
+ * started for this scenario only when it does not run yet, and stopped after it).
+ */
+export const pluginRedisCluster: Scenario = {
+  name: 'plugin-redis-cluster',
+  description: 'as plugin-redis, on a Redis Cluster of 3 masters and 3 replicas (started for this scenario)',
+  start: async ctx => {
+    const stack = await import(pathToFileURL(join(projectRoot, 'stack/stack.mjs')).href) as typeof Stack
+    const cluster = await stack.upRedisClusterOnly({ log: line => console.log(`  ${line}`) })
+    const urls = cluster.nodes.map(node => `redis://${node.address}`).join(',')
+    const stopCluster = async () => { if (cluster.action === 'started') await stack.downRedisClusterOnly({ log: () => {} }) }
+    try {
+      const running = await startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, env: { REDIS_CLUSTER_URLS: urls } })
+      return { ...running, stop: async () => { await running.stop(); await stopCluster() } }
+    } catch (err) {
+      await stopCluster()
+      throw err
+    }
+  }
 }

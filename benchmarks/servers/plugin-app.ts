@@ -9,7 +9,8 @@ const requestTopic = need('REQUEST_TOPIC')
 const app = Fastify()
 await app.register(kafkaReply, {
   kafka: { brokers: brokers(), clientId: need('CLIENT_ID') },
-  redis: need('REDIS_URL'),
+  // REDIS_CLUSTER_URLS (comma-separated): a Redis Cluster instead of REDIS_URL.
+  redis: process.env.REDIS_CLUSTER_URLS === undefined ? need('REDIS_URL') : { cluster: process.env.REDIS_CLUSTER_URLS.split(',') },
   replyTopic: need('REPLY_TOPIC'),
   groupId: need('GROUP_ID'),
   keyPrefix: need('KEY_PREFIX'),

@@ -32,6 +32,7 @@ export class ClusterSubscriber implements Subscriber {
   /** `host:port` of the node the subscriber listens on. */
   #node: string | undefined
   #moving = false
+  #checking = false
   #closed = false
   #timer: NodeJS.Timeout | undefined
 
@@ -86,11 +87,17 @@ export class ClusterSubscriber implements Subscriber {
   }
 
   #check (): void {
+    if (this.#checking) return // the last check still waits (the cluster is down): one at a time
+    this.#checking = true
+    const done = () => {
+      this.#checking = false
+      this.#follow()
+    }
     if (this.#waiter?.live === true) {
       // A node that lost the slot answers MOVED; ioredis then updates its table and emits refresh.
-      this.#cluster.exists(this.#checkKey).then(() => this.#follow(), () => this.#follow())
+      this.#cluster.exists(this.#checkKey).then(done, done)
     } else {
-      this.#cluster.refreshSlotsCache(() => this.#follow())
+      this.#cluster.refreshSlotsCache(done)
     }
   }
 
@@ -113,6 +120,7 @@ export class ClusterSubscriber implements Subscriber {
       }
       this.#log.info({ slot: this.#slot, from, to: owner, ms: Date.now() - started }, 'Redis Cluster slot moved: subscriber follows it, sweeping pending replies')
       this.#onResubscribed()
+      this.#follow() // the slot may have moved again meanwhile
     }, (err: Error) => {
       this.#moving = false
       this.#log.warn({ err, slot: this.#slot, to: owner }, 'Redis Cluster: could not subscribe on the slot\'s new master; trying again')
