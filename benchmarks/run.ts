@@ -120,7 +120,7 @@ async function measure (scenario: Scenario, roundNo: number): Promise<{ figures:
     pids.redis = await redisPid(redis)
     const commandsBefore = await redisCommands(redis)
     const { result, cpu, loadGeneratorCpuSeconds, otherCpuShare } = await cpuWindow(pids, () => load(running, durationS))
-    await sleep(500) // the calls still in flight when the load stopped finish their Redis traffic
+    await drained(running) // the calls still in flight when the load stopped finish their Redis traffic
     const commandsAfter = await redisCommands(redis)
     const idleFrom = commandsAfter
     await sleep(IDLE_S * 1000)
@@ -173,6 +173,21 @@ async function measure (scenario: Scenario, roundNo: number): Promise<{ figures:
   } finally {
     await running.stop()
   }
+}
+
+/**
+ * Waits until no app of the scenario has a call pending (up to 10 s; a busy machine answers the
+ * last calls of a run late), then a moment for their last Redis commands. Scenarios without the
+ * plugin's counters get the moment alone.
+ */
+async function drained (running: Running): Promise<void> {
+  const giveUp = performance.now() + 10_000
+  while (running.stats !== undefined && performance.now() < giveUp) {
+    const stats = Object.values(await running.stats()) as Array<{ pending?: number }>
+    if (stats.every(s => (s.pending ?? 0) === 0)) break
+    await sleep(100)
+  }
+  await sleep(500)
 }
 
 /** The open loop against a running scenario: a warm-up at the rate, then the measured run. */
