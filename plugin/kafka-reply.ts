@@ -1,6 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KafkaMessage, Producer } from 'kafkajs'
-import { Partitioners } from 'kafkajs'
 import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
@@ -124,10 +123,10 @@ export class KafkaReply {
     await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions, options.replyTopicReplicationFactor ?? -1)
     this.#stillStarting()
 
-    this.#producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    this.#batcher = BatchingProducer.create(kafka)
+    this.#producer = this.#batcher.producer
     await this.#producer.connect()
     this.#stillStarting()
-    this.#batcher = new BatchingProducer(this.#producer)
 
     await this.#handOver.listen()
     this.#stillStarting()

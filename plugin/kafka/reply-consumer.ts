@@ -2,6 +2,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs'
 import type { ResolvedOptions } from '../options.js'
 import type { Log } from '../log.js'
 import { memberInstanceId, replyAssigner } from './assigner.js'
+import { CONSUMER_METADATA_MAX_AGE, CONSUMER_RETRY } from './client.js'
 
 /** How often the offsets of handed-over replies are committed, at most. */
 export const COMMIT_INTERVAL_MS = 200
@@ -32,6 +33,8 @@ export class ReplyConsumer {
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       partitionAssigners: [replyAssigner(options.instanceId)],
+      retry: CONSUMER_RETRY,
+      metadataMaxAge: CONSUMER_METADATA_MAX_AGE,
       ...options.consumer
     })
     this.#joined = new Promise(resolve => {

@@ -1,7 +1,7 @@
 import type { ICustomPartitioner, KafkaMessage } from 'kafkajs'
 import { Partitioners } from 'kafkajs'
 import type { KafkaOption } from '../options.js'
-import { createKafka } from '../kafka/client.js'
+import { CONSUMER_METADATA_MAX_AGE, CONSUMER_RETRY, createKafka } from '../kafka/client.js'
 import { BatchingProducer } from '../kafka/batching-producer.js'
 import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
 import { CompletedOffsets } from '../kafka/completed-offsets.js'
@@ -9,6 +9,9 @@ import { Slots } from '../kafka/slots.js'
 import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
 import { correlationText, rawHeader, replyPartition } from './request-headers.js'
 import { silentLog, type Log } from '../log.js'
+
+/** Replies handled but not yet acknowledged by the broker, at most (their requests are not committed). */
+const MAX_UNSENT_REPLIES = 1024
 
 /** What a handler learns about the request besides its payload. */
 export interface RequestContext {
@@ -60,7 +63,7 @@ export interface ResponderOptions {
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
   logger?: Log
   /** kafkajs consumer settings. */
-  consumer?: { sessionTimeout?: number, heartbeatInterval?: number, maxWaitTimeInMs?: number }
+  consumer?: { sessionTimeout?: number, rebalanceTimeout?: number, heartbeatInterval?: number, maxWaitTimeInMs?: number }
 }
 
 /** Counters of one responder. */
@@ -112,12 +115,18 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   const { kafka } = createKafka(options.kafka, log)
   const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0 }
 
-  const producer = kafka.producer({ createPartitioner: knownPartitionsOnly })
-  const batcher = new BatchingProducer(producer)
-  const consumer = kafka.consumer({ groupId: options.groupId, ...options.consumer })
+  const batcher = BatchingProducer.create(kafka, knownPartitionsOnly)
+  const producer = batcher.producer
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    retry: CONSUMER_RETRY,
+    metadataMaxAge: CONSUMER_METADATA_MAX_AGE,
+    ...options.consumer
+  })
   const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
 
-  async function answer (topic: string, partition: number, message: KafkaMessage): Promise<void> {
+  /** Runs the handler, calls `handled` once it has settled, then produces the reply. */
+  async function answer (topic: string, partition: number, message: KafkaMessage, handled: () => void): Promise<void> {
     const headers = message.headers ?? {}
     const rawId = rawHeader(headers, HEADERS.correlationId)
     const replyTopic = headerString(headers, HEADERS.replyTopic)
@@ -147,13 +156,17 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       replyHeaders[HEADERS.nestError] = error
       stats.failed++
     }
+    handled()
     await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition(headers) })
   }
 
   // Requests are handed to handlers as they are fetched, up to `concurrency` at once, and the
   // consumer fetches on while they run; offsets are committed every COMMIT_INTERVAL_MS, up to the
-  // first request whose reply is not produced yet.
+  // first request whose reply is not produced yet. A handler's slot is free once it has returned:
+  // a reply waiting for a partition whose leader died must not hold up the requests whose replies
+  // go elsewhere. Replies waiting for the broker have their own, larger bound.
   const slots = new Slots(concurrency)
+  const unsent = new Slots(MAX_UNSENT_REPLIES)
   const completed = new CompletedOffsets()
   consumer.on(consumer.events.GROUP_JOIN, () => completed.reset())
   let committing: Promise<void> = Promise.resolve()
@@ -181,12 +194,20 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       for (const message of messages) {
         // Left unresolved, the rest of the batch is fetched again by whoever owns it next.
         if (!isRunning() || isStale()) return
-        const wait = slots.acquire()
+        const wait = unsent.acquire()
         if (wait !== undefined) await wait
-        answer(topic, partition, message).catch((err: Error) => {
+        const slot = slots.acquire()
+        if (slot !== undefined) await slot
+        let held = true
+        const handled = () => {
+          if (held) slots.release()
+          held = false
+        }
+        answer(topic, partition, message, handled).catch((err: Error) => {
           log.error({ err, topic, partition, offset: message.offset }, 'could not produce a reply')
         }).finally(() => {
-          slots.release()
+          handled()
+          unsent.release()
           done()
         })
         resolveOffset(message.offset)
@@ -212,7 +233,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       log.debug({}, 'responder closing: stopping the consumer')
       await consumer.stop()
       log.debug({}, 'responder closing: waiting for the requests in hand')
-      await slots.drained()
+      await unsent.drained()
       clearInterval(committer)
       log.debug({}, 'responder closing: committing')
       await commit()

@@ -57,3 +57,36 @@ export async function killRedisNode (port: number): Promise<{ killedAt: number }
 export async function startRedisNode (port: number): Promise<{ readyAt: number }> {
   return stack('start-redis-node', String(port))
 }
+
+/** Node ids of the cluster other than `ids`. */
+export function otherNodes (...ids: number[]): number[] {
+  return [1, 2, 3].filter(id => !ids.includes(id))
+}
+
+/** The __consumer_offsets partition that holds `groupId`'s offsets, as Kafka computes it (Java's String.hashCode). */
+export function offsetsPartitionOf (groupId: string, partitions: number): number {
+  let hash = 0
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0
+  return (hash & 0x7fffffff) % partitions
+}
+
+/** Leader node id of each partition of `topic`, by partition. */
+export async function leadersOf (admin: Admin, topic: string): Promise<number[]> {
+  const { topics: [metadata] } = await admin.fetchTopicMetadata({ topics: [topic] })
+  return [...metadata.partitions].sort((a, b) => a.partitionId - b.partitionId).map(p => p.leader)
+}
+
+/** The node that coordinates `groupId` now: the leader of its __consumer_offsets partition. */
+export async function coordinatorOf (admin: Admin, groupId: string): Promise<number> {
+  const leaders = await leadersOf(admin, '__consumer_offsets')
+  return leaders[offsetsPartitionOf(groupId, leaders.length)]
+}
+
+/**
+ * Creates `topic` with one partition per entry of `leaders`, each replicated on all three nodes
+ * with the given node first (its preferred and initial leader); resolves once every partition leads.
+ */
+export async function createPlacedTopic (admin: Admin, topic: string, leaders: number[]): Promise<void> {
+  const replicaAssignment = leaders.map((leader, partition) => ({ partition, replicas: [leader, ...otherNodes(leader)] }))
+  await admin.createTopics({ topics: [{ topic, replicaAssignment }], waitForLeaders: true })
+}
