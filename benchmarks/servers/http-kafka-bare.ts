@@ -1,8 +1,10 @@
 // The simplest correct bridge a user could write by hand: one Fastify route and kafkajs, no plugin.
 // The replica consumes its own reply topic (one partition, its own group) and resolves a Map of
 // pending calls in memory: no Redis, no schema, no deadline header, a timeout so no call hangs.
-// Produce calls are coalesced as in kafka-floor, so the difference to kafka-floor is HTTP and the
-// difference to the plugin is what the plugin adds, not kafkajs's lack of a linger.
+// Produce calls are coalesced as in kafka-floor, so the difference to the plugin is what the plugin
+// adds, not kafkajs's lack of a linger. No reply offsets are committed: the pending calls live in
+// this process and die with it, so there is nothing to resume (and kafkajs's commit after every
+// batch would hold up the next fetch).
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import { Kafka, Partitioners, logLevel } from 'kafkajs'
@@ -25,6 +27,7 @@ await producer.connect()
 await consumer.connect()
 await consumer.subscribe({ topics: [replyTopic], fromBeginning: true })
 await consumer.run({
+  autoCommit: false,
   eachBatch: async ({ batch }) => {
     for (const message of batch.messages) {
       const id = message.headers?.[HEADERS.correlationId]?.toString()
