@@ -291,7 +291,8 @@ export class KafkaReply {
 
   /**
    * One consumed batch of replies: ours are resolved in memory, others' are written to Redis in
-   * one pipeline. Resolves only when every write succeeded, so the batch's offsets are committed
+   * one pipeline (one per node on a cluster). Resolves only when every write succeeded (or, on a
+   * cluster, its deadline passed while its node was down), so the batch's offsets are committed
    * after the hand-over (at-least-once; `NX` makes a repeated write harmless).
    */
   async #onReplies (messages: KafkaMessage[]): Promise<void> {
@@ -322,7 +323,7 @@ export class KafkaReply {
       const ttl = correlation.deadline - now + this.#options.replyGrace
       writes.push({ correlation, value: encodeStored(outcomeKind(reply.outcome), this.instanceId, reply.json), ttl })
     }
-    for (const written of await this.#handOver.write(writes)) this.#stats.add(written ? 'handedOver' : 'duplicates')
+    for (const outcome of await this.#handOver.write(writes)) this.#stats.add(WRITE_COUNTER[outcome])
   }
 
   /** The deadline passed: look in Redis once more (a lost event), then answer 504. */
@@ -349,6 +350,12 @@ export class KafkaReply {
     return settled
   }
 }
+
+const WRITE_COUNTER = {
+  written: 'handedOver',
+  duplicate: 'duplicates',
+  late: 'late'
+} as const
 
 const FOUND_BY_COUNTER = {
   notification: 'resolvedByNotification',

@@ -4,6 +4,8 @@ import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
 
 /** How often the subscriber checks that its node still owns the slot (one keyed command). */
 export const SLOT_CHECK_INTERVAL = 2000
+/** How often the slot table is refreshed while the subscriber's connection is down (its node died). */
+const DOWN_CHECK_INTERVAL = 500
 
 /**
  * The subscriber on a Redis Cluster. Keyspace notifications are node-local: only the master that
@@ -33,6 +35,7 @@ export class ClusterSubscriber implements Subscriber {
   #node: string | undefined
   #moving = false
   #checking = false
+  #ticks = 0
   #closed = false
   #timer: NodeJS.Timeout | undefined
 
@@ -67,7 +70,7 @@ export class ClusterSubscriber implements Subscriber {
     this.#waiter = await this.#subscribeOn(owner)
     this.#node = owner
     this.#cluster.on('refresh', this.#onRefresh)
-    this.#timer = setInterval(() => this.#check(), SLOT_CHECK_INTERVAL).unref()
+    this.#timer = setInterval(() => this.#check(), DOWN_CHECK_INTERVAL).unref()
   }
 
   expect (key: string, timeout: number): Promise<boolean> {
@@ -87,13 +90,16 @@ export class ClusterSubscriber implements Subscriber {
   }
 
   #check (): void {
+    const live = this.#waiter?.live === true
+    // Every SLOT_CHECK_INTERVAL while all is well; every DOWN_CHECK_INTERVAL while the node is away.
+    if (live && ++this.#ticks % (SLOT_CHECK_INTERVAL / DOWN_CHECK_INTERVAL) !== 0) return
     if (this.#checking) return // the last check still waits (the cluster is down): one at a time
     this.#checking = true
     const done = () => {
       this.#checking = false
       this.#follow()
     }
-    if (this.#waiter?.live === true) {
+    if (live) {
       // A node that lost the slot answers MOVED; ioredis then updates its table and emits refresh.
       this.#cluster.exists(this.#checkKey).then(done, done)
     } else {

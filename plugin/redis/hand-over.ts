@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ChainableCommander, Redis } from 'ioredis'
 import type { Log } from '../log.js'
 import { keyspacePattern, replyKey, type Correlation } from '../correlation.js'
@@ -8,7 +9,12 @@ import { keySlot } from './key-slot.js'
 import { configureKeyspaceEvents, describeFlags, probeNotifications } from './notifications.js'
 
 const PROBE_TIMEOUT = 2000
+/** How soon writes held up by a cluster node that is down are tried again. */
+const RETRY_MS = 200
 const LAST_LOOK_TIMEOUT = 500
+
+/** What became of a reply written for another instance. */
+export type WriteOutcome = 'written' | 'duplicate' | 'late'
 
 /** How a reply that crossed Redis was found by the instance that waited for it. */
 export type FoundBy = 'notification' | 'sweep' | 'lastLook'
@@ -125,28 +131,49 @@ export class RedisHandOver {
   }
 
   /**
-   * Writes replies for other instances (`SET key value PX ttl NX`) in one pipeline. Resolves with
-   * one entry per reply: true when written, false when the key was there already (a duplicate).
-   * Rejects when a write failed, so the batch's offsets are not committed.
+   * Writes replies for other instances (`SET key value PX ttl NX`) in one pipeline (per node, on a
+   * cluster). Resolves with one outcome per reply: written, a duplicate (the key was there), or
+   * late. Rejects when a write failed, so the batch's offsets are not committed.
+   *
+   * On a cluster, a node that is down holds up only the replies for its slots, and only until
+   * their deadlines: its replica takes over within cluster-node-timeout, so the writes are tried
+   * again (every RETRY_MS) on whichever node serves the slot by then; a reply whose deadline passes
+   * meanwhile is late. Failing the batch instead would stall every reply behind it, and kafkajs's
+   * retries outlast the group's session timeout (a rebalance of every member).
    */
-  async write (replies: HandOverWrite[]): Promise<boolean[]> {
-    if (replies.length === 0) return []
-    const client = this.client
+  async write (replies: HandOverWrite[]): Promise<WriteOutcome[]> {
+    const outcomes = new Array<WriteOutcome>(replies.length)
+    if (replies.length === 0) return outcomes
     const keys = replies.map(({ correlation }) => replyKey(this.settings.keyPrefix, correlation))
-    const written = new Array<boolean>(replies.length)
+    await this.#writeSome(keys, replies, keys.map((_key, i) => i), outcomes)
+    return outcomes
+  }
+
+  async #writeSome (keys: string[], replies: HandOverWrite[], indexes: number[], outcomes: WriteOutcome[]): Promise<void> {
+    const client = this.client
     // A Cluster pipeline must not span nodes: one per node (the keys of one instance share a slot).
-    await Promise.all(byNode(client, keys).map(async indexes => {
-      const set = (target: Commands, j: number) => {
-        const i = indexes[j]
-        return target.set(keys[i], replies[i].value, 'PX', replies[i].ttl, 'NX')
+    await Promise.all(byNode(client, indexes.map(i => keys[i])).map(async group => {
+      const mine = group.map(j => indexes[j])
+      try {
+        const writing = pipelined(client, mine.length, (target, j) => target.set(keys[mine[j]], replies[mine[j]].value, 'PX', replies[mine[j]].ttl, 'NX'))
+        // On a cluster, a node that is away can hold a command for longer than any deadline (ioredis
+        // queues it while reconnecting): give up on this try when the group's last deadline passes.
+        const lastDeadline = Math.max(...mine.map(i => replies[i].correlation.deadline))
+        const results = isCluster(client) ? await before(writing, lastDeadline) : await writing
+        results.forEach(([err, result], j) => {
+          if (err !== null) throw err
+          outcomes[mine[j]] = result === 'OK' ? 'written' : 'duplicate'
+        })
+      } catch (err) {
+        if (!isCluster(client) || !nodeUnavailable(err as Error)) throw err
+        const waiting = mine.filter(i => outcomes[i] === undefined && replies[i].correlation.deadline > Date.now())
+        for (const i of mine) if (outcomes[i] === undefined && !waiting.includes(i)) outcomes[i] = 'late'
+        if (waiting.length === 0) return
+        this.log.debug({ err }, 'a Redis Cluster node is unavailable: writing its replies again shortly')
+        await sleep(RETRY_MS)
+        await this.#writeSome(keys, replies, waiting, outcomes)
       }
-      const results = await pipelined(client, indexes.length, set)
-      results.forEach(([err, result], j) => {
-        if (err !== null) throw err
-        written[indexes[j]] = result === 'OK'
-      })
     }))
-    return written
   }
 
   /**
@@ -301,6 +328,28 @@ async function pipelined (client: RedisClient, count: number, command: (target: 
       return [again as Error, null]
     }
   }))
+}
+
+/** Resolves as `promise` does, or rejects (as a node that is away) once `deadline` (epoch ms) has passed. */
+async function before<T> (promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error('the Redis Cluster node did not answer before the deadline')), Math.max(0, deadline - Date.now()))
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * An error that says the node serving a slot cannot take the command now (down, failing over,
+ * the cluster reconfiguring), as opposed to one about the command itself (an ACL refusal, say).
+ */
+function nodeUnavailable (err: Error): boolean {
+  if (err.name !== 'ReplyError') return true // connection closed, refused, too many redirections
+  return /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN) /.test(err.message)
 }
 
 function nodeName (node: Redis): string {
