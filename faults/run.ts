@@ -32,10 +32,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const stack = await import(pathToFileURL(join(projectRoot, 'stack/stack.mjs')).href) as typeof Stack
-const { kafkaBrokers, redisUrl } = await stack.up({ log: line => console.log(`  ${line}`) })
+const onCluster = chosen.some(s => s.kafkaCluster === true)
+const { kafkaBrokers, redisUrl, kafkaCluster } = await stack.up({ log: line => console.log(`  ${line}`), cluster: onCluster })
 const redis = new Redis(redisUrl)
 const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'faults-admin', logLevel: logLevel.WARN }).admin()
 await admin.connect()
+const clusterAdmin = kafkaCluster === undefined ? undefined : new Kafka({ brokers: kafkaCluster.brokers, clientId: 'faults-admin', logLevel: logLevel.WARN }).admin()
+await clusterAdmin?.connect()
 
 // The Redis Cluster only when a chosen scenario runs on it.
 const redisCluster = chosen.some(s => s.redisCluster === true)
@@ -49,6 +52,14 @@ const suite: SuiteContext = {
   createTopics: async topics => {
     await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
   },
+  kafkaCluster: clusterAdmin === undefined
+    ? undefined
+    : {
+        brokers: kafkaCluster!.brokers,
+        createTopics: async topics => {
+          await clusterAdmin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
+        }
+      },
   runId: randomBytes(3).toString('hex'),
   capacity: undefined,
   rate: options.rate,
@@ -68,7 +79,8 @@ const suite: SuiteContext = {
       })
 }
 let capacity: Awaited<ReturnType<typeof measureCapacity>> | undefined
-if (options.rate === undefined) {
+// Scenarios with a fixed rate of their own need no capacity figure.
+if (options.rate === undefined && chosen.some(s => s.fixedRate === undefined)) {
   console.log('faults: measuring the capacity (closed loop, 512 clients, reply affinity off)')
   capacity = await measureCapacity(suite)
   suite.capacity = capacity.rate
@@ -81,6 +93,7 @@ try {
   for (const scenario of chosen) results.push(await runScenario(scenario, suite))
 } finally {
   await admin.disconnect()
+  await clusterAdmin?.disconnect()
   redis.disconnect()
   clearTimeout(watchdog)
 }

@@ -19,6 +19,8 @@ export interface SuiteContext {
   redisUrl: string
   redis: Redis
   createTopics: (topics: Array<[string, number]>) => Promise<void>
+  /** The 3-broker cluster, when a chosen scenario runs on it (Scenario.kafkaCluster). */
+  kafkaCluster?: { brokers: string[], createTopics: (topics: Array<[string, number]>) => Promise<void> }
   /** What the replicas answered closed loop at the start, req/s; undefined when --rate set the load. */
   capacity: number | undefined
   /** Unique per run of the suite: part of every topic, group and key prefix. */
@@ -65,12 +67,12 @@ export function killEverything (): void {
 export async function runScenario (scenario: Scenario, suite: SuiteContext): Promise<ScenarioResult> {
   const wallStarted = performance.now()
   const replicas = scenario.replicas ?? suite.replicas
-  const setup = await prepare(scenario.name, suite, replicas, scenario.appEnv, scenario.privateRedis, scenario.redisCluster === true)
+  const setup = await prepare(scenario.name, scenarioSuite(scenario, suite), replicas, scenario.appEnv, scenario.privateRedis, scenario.redisCluster === true)
   const { names, env, secrets } = setup
   const errorSamples: Record<string, string> = {}
   const onErrorBody = (call: Call, body: string) => { errorSamples[`${call.status} ${call.code ?? '-'}`] ??= body }
   const durationMs = Math.max(suite.durationMs, scenario.minDurationMs ?? 0)
-  const rate = suite.rate ?? rateAt(suite.capacity!, scenario.loadShare ?? FAULT_SHARE)
+  const rate = suite.rate ?? scenario.fixedRate ?? rateAt(suite.capacity!, scenario.loadShare ?? FAULT_SHARE)
   const loadOptions = { rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets, onErrorBody, targets: (): readonly Replica[] => cluster.up }
   const warm = new OpenLoop({ ...loadOptions, rampMs: WARM_UP_MS })
   const load: OpenLoop = new OpenLoop(loadOptions)
@@ -87,7 +89,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
 
   console.log(`\n${scenario.name}: ${scenario.description}`)
   try {
-    await startAll(cluster, replicas)
+    await startAll(cluster, replicas, scenario.workers)
     warm.start()
     await sleep(WARM_UP_MS)
     // No pause between the two: the rate stays steady; the warm-up's last calls end on their own.
@@ -100,7 +102,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
       redisServer: setup.redisServer,
       redisUrl: env.REDIS_URL,
       redisCluster: scenario.redisCluster === true ? suite.redisCluster : undefined,
-      kafkaBrokers: suite.kafkaBrokers,
+      kafkaBrokers: scenarioSuite(scenario, suite).kafkaBrokers,
       ...names,
       secrets,
       durationMs,
@@ -162,6 +164,13 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     errorSamples,
     stats
   }
+}
+
+/** The suite as the scenario sees it: on the Kafka cluster's brokers when it runs there. */
+function scenarioSuite (scenario: Scenario, suite: SuiteContext): SuiteContext {
+  if (scenario.kafkaCluster !== true) return suite
+  if (suite.kafkaCluster === undefined) throw new Error(`${scenario.name} runs on the Kafka cluster, which the suite did not bring up`)
+  return { ...suite, kafkaBrokers: suite.kafkaCluster.brokers, createTopics: suite.kafkaCluster.createTopics }
 }
 
 /** `share` of `capacity`, rounded down to 50 req/s: a figure that reads as a setting. */
@@ -242,12 +251,29 @@ async function prepare (name: string, suite: SuiteContext, replicas: number, app
   return { names, env, admin, redisServer, secrets, keys, cleanup }
 }
 
-/** Starts the worker and the replicas, and sends each replica one quote. */
-async function startAll (cluster: Cluster, replicas: number): Promise<void> {
+/** Starts the workers and the replicas, and sends each replica one quote. */
+async function startAll (cluster: Cluster, replicas: number, workers = 1): Promise<void> {
   // allSettled: when one fails to start, the others are still waited for (and stopped by the caller).
-  const started = await Promise.allSettled([cluster.startWorker(), ...Array.from({ length: replicas }, () => cluster.startReplica())])
+  // Beyond a few children, one after the other: on two cores, ten processes booting at once take
+  // longer than a child may take to get ready.
+  const starts = [
+    ...Array.from({ length: workers }, () => () => cluster.startWorker()),
+    ...Array.from({ length: replicas }, () => () => cluster.startReplica())
+  ]
+  const started = starts.length <= 3
+    ? await Promise.allSettled(starts.map(start => start()))
+    : await sequentially(starts)
   for (const result of started) if (result.status === 'rejected') throw result.reason
   await Promise.all(cluster.up.map(warmUp))
+}
+
+async function sequentially (starts: Array<() => Promise<unknown>>): Promise<Array<PromiseSettledResult<unknown>>> {
+  const results: Array<PromiseSettledResult<unknown>> = []
+  for (const start of starts) {
+    results.push(await start().then(value => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason })))
+    if (results.at(-1)!.status === 'rejected') break
+  }
+  return results
 }
 
 /**

@@ -81,6 +81,15 @@ export interface Scenario {
   description: string
   /** App replicas started before the load (default 2). */
   replicas?: number
+  /** Workers started before the load (default 1). */
+  workers?: number
+  /**
+   * Runs on the stack's 3-broker Kafka cluster (`npm run stack:up -- --cluster`) instead of the
+   * single broker: topics replicated 3 times.
+   */
+  kafkaCluster?: boolean
+  /** Its load in req/s, whatever the capacity measured on the single broker (--rate overrides it). */
+  fixedRate?: number
   /** Extra environment of the app replicas, e.g. `{ REPLY_AFFINITY: 'false' }`. */
   appEnv?: Record<string, string>
   /** Runs against a Redis of its own (to restart it, or to configure users) instead of the stack's. */

@@ -8,10 +8,11 @@ import { kafkaRestart } from './kafka-restart.js'
 import { redisClusterFailover } from './redis-cluster-failover.js'
 import { redisRestart } from './redis-restart.js'
 import { replicaSigkill } from './replica-sigkill.js'
+import { replicasBeyondPartitions } from './replicas-beyond-partitions.js'
 import { rollingRestart } from './rolling-restart.js'
 import { steady } from './steady.js'
 import { subscriberKill } from './subscriber-kill.js'
 import { workerRestart } from './worker-restart.js'
 
 /** The scenarios `npm run test:faults` runs (`--only a,b` picks some). */
-export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, acl, redisClusterFailover]
+export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, acl, redisClusterFailover, replicasBeyondPartitions]
