@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { Redis, type Cluster } from 'ioredis'
 import type { Log } from '../log.js'
 import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
@@ -133,12 +134,19 @@ export class ClusterSubscriber implements Subscriber {
     })
   }
 
+  async #resolve (host: string): Promise<string> {
+    const lookup = this.#cluster.options.dnsLookup
+    if (isIP(host) !== 0 || lookup === undefined) return host
+    return await new Promise((resolve, reject) => lookup(host, (err, address) => { if (err) reject(err); else resolve(address) }))
+  }
+
   async #subscribeOn (node: string): Promise<KeyspaceWaiter> {
     const at = node.lastIndexOf(':')
-    // The Cluster's own connection options: credentials, TLS; the address is already NAT-mapped.
+    // The Cluster's own connection options: credentials, TLS; the address is already NAT-mapped,
+    // and a host name is resolved with the Cluster's dnsLookup, as ioredis does for its nodes.
     const connection = new Redis({
       ...this.#cluster.options.redisOptions,
-      host: node.slice(0, at),
+      host: await this.#resolve(node.slice(0, at)),
       port: Number(node.slice(at + 1)),
       ...KeyspaceWaiter.subscriberOptions(this.#connectionName)
     })

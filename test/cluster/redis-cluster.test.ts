@@ -52,6 +52,26 @@ t.test('replies cross a Redis Cluster, borrowed as a Cluster client or created f
   t.equal(borrowed.status, 'ready', 'not even when the instance closes')
 })
 
+t.test('the subscriber reaches its node as the Cluster client does: through its natMap and dnsLookup', async t => {
+  const names = await freshTopics(1)
+  // The nodes announce 127.0.0.1; the client maps them to a host name (ioredis connects to it as it is).
+  const natMap = Object.fromEntries(redisClusterPorts.map(port => [`127.0.0.1:${port}`, { host: 'localhost', port }]))
+  const looked: string[] = []
+  const dnsLookup = (hostname: string, callback: (err: NodeJS.ErrnoException | null, address: string) => void) => {
+    looked.push(hostname)
+    if (hostname === 'localhost') callback(null, '127.0.0.1')
+    else callback(Object.assign(new Error(`unknown host ${hostname}`), { code: 'ENOTFOUND' }), '')
+  }
+  const options = { natMap, dnsLookup }
+  await startInstance(t, names, { redis: { cluster: redisClusterUrls, options }, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
+  const caller = await startInstance(t, names, { redis: { cluster: redisClusterUrls, options }, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  await startWorker(t, names, payload => payload)
+  const res = await caller.inject({ method: 'POST', url: '/call', payload: { n: 1 } })
+  t.equal(res.statusCode, 200)
+  t.equal(caller.kafkaReply.stats().resolvedByNotification, 1, 'the reply arrived by notification on the mapped address')
+  t.ok(looked.includes('localhost'), 'the subscriber\'s host was resolved with the Cluster\'s dnsLookup')
+})
+
 /** Load on the caller, a move of its slot, and what happened: counts asserted, times reported. */
 async function moveUnderLoad (t: Test, what: string, move: (slot: number) => Promise<Move>, after?: (move: Move) => Promise<void>): Promise<void> {
   const names = await freshTopics(1)
