@@ -30,6 +30,8 @@ export function checkTargets (results: ScenarioResult[]): TargetCheck[] {
   if (affinity !== undefined && bare !== undefined) throughput(affinity, bare, 0.9)
   if (redis === undefined) return checks
   if (bare !== undefined) throughput(redis, bare, 0.8)
+  const onCluster = by('plugin-redis-cluster')
+  if (onCluster !== undefined) throughput(onCluster, redis, 0.9)
   if (floor !== undefined) {
     const above = redis.latencyUnloaded.p50 - floor.latencyUnloaded.p50
     checks.push({
