@@ -17,8 +17,8 @@ const Env = Type.Object({
   KEY_PREFIX: Type.String({ minLength: 1, default: 'quotes' }),
   REPLY_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 5000 }),
   INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
-  KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 3000 }),
-  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 500 }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 10_000 }),
   LOG_LEVEL: Type.String({ default: 'info' })
 })
 

@@ -11,8 +11,8 @@ const Env = Type.Object({
   WORK_MS: Type.Integer({ minimum: 0, default: 20 }),
   SLOW_MS: Type.Integer({ minimum: 0, default: 8000 }),
   CONCURRENCY: Type.Integer({ minimum: 1, default: 16 }),
-  KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 3000 }),
-  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 500 }),
+  KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 10_000 }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' })
 })
 

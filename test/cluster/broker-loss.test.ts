@@ -5,15 +5,13 @@ import t from 'tap'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import Fastify, { type FastifyInstance } from 'fastify'
 import { Kafka, logLevel, type Admin } from 'kafkajs'
-import kafkaReply from '../../plugin/index.js'
 import { createResponder, type Responder } from '../../plugin/responder/index.js'
 import {
   clusterAdmin, coordinatorOf, createPlacedTopic, kafkaClusterBrokers, kafkaNodeAddress, killKafkaNode,
-  leadersOf, offsetsPartitionOf, otherNodes, restartKafkaNode
+  leadersOf, offsetsPartitionOf, otherNodes, restartKafkaNode, startClusterApp, type ClusterNames
 } from '../helpers/cluster.js'
-import { redisUrl, uniqueName } from '../helpers/stack.js'
+import { uniqueName } from '../helpers/stack.js'
 import { waitFor } from '../helpers/wait.js'
 
 type Role = 'reply-leader' | 'request-leader' | 'coordinator'
@@ -47,21 +45,8 @@ async function place (admin: Admin, role: Role): Promise<Placement & { groupId: 
   }
 }
 
-async function startApp (names: { replyTopic: string, groupId: string, keyPrefix: string, requestTopic: string }, clientId: string): Promise<FastifyInstance> {
-  const app = Fastify()
-  await app.register(kafkaReply, {
-    kafka: { brokers: kafkaClusterBrokers, clientId },
-    redis: redisUrl,
-    replyTopic: names.replyTopic,
-    groupId: names.groupId,
-    keyPrefix: names.keyPrefix,
-    timeout: DEADLINE_MS,
-    consumer: { heartbeatInterval: 500, sessionTimeout: 10_000, maxWaitTimeInMs: 100 }
-  })
-  app.post('/call', async (request, reply) => reply.awaitKafka(names.requestTopic, request.body))
-  await app.ready()
-  return app
-}
+const startApp = (names: ClusterNames, clientId: string) =>
+  startClusterApp(names, clientId, DEADLINE_MS, { heartbeatInterval: 500, sessionTimeout: 10_000, maxWaitTimeInMs: 100 })
 
 /** Sockets this process holds to the cluster's brokers. */
 function clusterSockets (): Socket[] {

@@ -3,7 +3,10 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { Kafka, logLevel, type Admin } from 'kafkajs'
+import kafkaReply, { type KafkaReplyOptions } from '../../plugin/index.js'
+import { redisUrl } from './stack.js'
 
 /** The 3-node Kafka cluster: node n (1..3) listens on 127.0.0.1:2909(1+n). */
 export const kafkaClusterBrokers: string[] = ['127.0.0.1:29092', '127.0.0.1:29093', '127.0.0.1:29094']
@@ -89,4 +92,24 @@ export async function coordinatorOf (admin: Admin, groupId: string): Promise<num
 export async function createPlacedTopic (admin: Admin, topic: string, leaders: number[]): Promise<void> {
   const replicaAssignment = leaders.map((leader, partition) => ({ partition, replicas: [leader, ...otherNodes(leader)] }))
   await admin.createTopics({ topics: [{ topic, replicaAssignment }], waitForLeaders: true })
+}
+
+/** Topics, groups and key prefix of one cluster test. */
+export interface ClusterNames { requestTopic: string, replyTopic: string, groupId: string, keyPrefix: string }
+
+/** A Fastify instance with the plugin on the Kafka cluster and `POST /call` awaiting the request topic; the caller closes it. */
+export async function startClusterApp (names: ClusterNames, clientId: string, timeout: number, consumer: KafkaReplyOptions['consumer']): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(kafkaReply, {
+    kafka: { brokers: kafkaClusterBrokers, clientId },
+    redis: redisUrl,
+    replyTopic: names.replyTopic,
+    groupId: names.groupId,
+    keyPrefix: names.keyPrefix,
+    timeout,
+    consumer
+  })
+  app.post('/call', async (request, reply) => reply.awaitKafka(names.requestTopic, request.body))
+  await app.ready()
+  return app
 }
