@@ -1,9 +1,13 @@
 import { Partitioners, type ICustomPartitioner, type Kafka, type Message, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs'
 import { PRODUCER_RETRY } from './client.js'
 
+/** Runs a function in some context (a trace context): see send(). */
+export type SendScope = <T>(fn: () => T) => T
+
 interface Queued {
   topic: string
   message: Message
+  scope: SendScope | undefined
   resolve: () => void
   reject: (error: Error) => void
   /** Sends that came back without this record's partition (see #flush). */
@@ -69,10 +73,14 @@ export class BatchingProducer {
     return new Promise(resolve => this.#idle.push(resolve))
   }
 
-  /** Resolves when the broker acknowledged the message. */
-  send (topic: string, message: Message): Promise<void> {
+  /**
+   * Resolves when the broker acknowledged the message. A message with a `scope` goes out in a
+   * sendBatch() of its own, called inside that scope: for an instrumentation of kafkajs that takes
+   * its parent span from the context active at sendBatch.
+   */
+  send (topic: string, message: Message, scope?: SendScope): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ topic, message, resolve, reject, resent: 0 })
+      this.#queue.push({ topic, message, scope, resolve, reject, resent: 0 })
       this.#schedule()
     })
   }
@@ -92,6 +100,23 @@ export class BatchingProducer {
     this.#queue = []
     this.#flights++
     try {
+      if (batch.every(item => item.scope === undefined)) await this.#send(batch)
+      else {
+        const plain = batch.filter(item => item.scope === undefined)
+        await Promise.all([
+          ...batch.filter(item => item.scope !== undefined).map(item => item.scope!(() => this.#send([item]))),
+          plain.length > 0 ? this.#send(plain) : undefined
+        ])
+      }
+    } finally {
+      this.#flights--
+      if (this.#queue.length > 0) this.#schedule()
+      else if (this.#flights === 0 && !this.#scheduled) for (const resolve of this.#idle.splice(0)) resolve()
+    }
+  }
+
+  async #send (batch: Queued[]): Promise<void> {
+    try {
       const sent = await this.#producer.sendBatch({ topicMessages: byTopic(batch) })
       // kafkajs retries only the brokers that failed, and a partition that moved meanwhile to a
       // broker that had already answered is not sent at all, yet the send resolves (kafkajs#1303):
@@ -105,10 +130,6 @@ export class BatchingProducer {
       }
     } catch (error) {
       for (const item of batch) item.reject(error as Error)
-    } finally {
-      this.#flights--
-      if (this.#queue.length > 0) this.#schedule()
-      else if (this.#flights === 0 && !this.#scheduled) for (const resolve of this.#idle.splice(0)) resolve()
     }
   }
 }
