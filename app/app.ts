@@ -1,13 +1,20 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { FastifyOtelInstrumentation } from '@fastify/otel'
 import kafkaReply from '../plugin/index.js'
 import type { AppConfig } from './config.js'
 import { healthRoutes } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { quotesRoutes } from './routes/quotes.js'
+import { prometheusExporter } from './telemetry.js'
 
 /** What build() needs: the configuration minus where to listen, plus Fastify's logger option. */
-export interface BuildOptions extends Omit<AppConfig, 'port' | 'host' | 'logLevel'> {
+export interface BuildOptions extends Omit<AppConfig, 'port' | 'host' | 'logLevel' | 'otlpEndpoint' | 'traceFile'> {
   logger?: FastifyServerOptions['logger']
+  /** A tracer provider is registered (startTracing): trace every HTTP request with @fastify/otel. */
+  tracing?: boolean
 }
+
+let fastifyOtel: FastifyOtelInstrumentation | undefined
 
 /**
  * The quotes API, not yet listening: `await app.ready()` (or `listen()`) connects to Kafka and
@@ -19,6 +26,15 @@ export function build (options: BuildOptions): FastifyInstance {
     // A property the schema does not know is a 400 naming it, not silently dropped (Fastify's default).
     ajv: { customOptions: { removeAdditional: false } }
   })
+  // The MeterProvider first: the plugin makes its instruments from the one registered then.
+  const prometheus = prometheusExporter()
+  if (options.tracing === true) {
+    // The server span of each request, named after its route; the plugin's spans are its children.
+    fastifyOtel ??= new FastifyOtelInstrumentation({
+      requestHook: (span, request) => span.updateName(`${request.method} ${request.routeOptions.url ?? request.url}`)
+    })
+    app.register(fastifyOtel.plugin())
+  }
   app.register(kafkaReply, {
     kafka: { brokers: options.kafkaBrokers, clientId: 'quotes-api' },
     redis: options.redisClusterUrls === undefined ? options.redisUrl : { cluster: options.redisClusterUrls },
@@ -35,5 +51,6 @@ export function build (options: BuildOptions): FastifyInstance {
   })
   app.register(quotesRoutes, { requestTopic: options.requestTopic, timeoutMs: options.timeoutMs })
   app.register(healthRoutes)
+  app.register(metricsRoutes, { prometheus })
   return app
 }

@@ -19,7 +19,10 @@ const Env = Type.Object({
   INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
   KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 500 }),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 10_000 }),
-  LOG_LEVEL: Type.String({ default: 'info' })
+  LOG_LEVEL: Type.String({ default: 'info' }),
+  SERVICE_NAME: Type.String({ minLength: 1, default: 'quotes-api' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  TRACE_FILE: Type.Optional(Type.String({ minLength: 1 }))
 })
 
 /** Everything the quotes API reads from its environment. */
@@ -50,6 +53,12 @@ export interface AppConfig {
   /** Kafka consumer session timeout, ms: how long a replica that died without leaving keeps its reply partitions. */
   sessionTimeoutMs: number
   logLevel: string
+  /** service.name of this replica's spans. */
+  serviceName: string
+  /** OTLP/HTTP endpoint for traces; with `traceFile` unset too, nothing is traced. */
+  otlpEndpoint: string | undefined
+  /** A file that receives every finished span as a JSON line (the demo reads it). */
+  traceFile: string | undefined
 }
 
 /** The API's configuration from `env`; defaults match the local stack (`npm run stack:up`). */
@@ -71,6 +80,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     instanceId: e.INSTANCE_ID,
     heartbeatMs: e.KAFKA_HEARTBEAT_MS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
-    logLevel: e.LOG_LEVEL
+    logLevel: e.LOG_LEVEL,
+    serviceName: e.SERVICE_NAME,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    traceFile: e.TRACE_FILE
   }
 }

@@ -3,9 +3,11 @@
 import { build } from './app.js'
 import { loadConfig } from './config.js'
 import { closeOnSignal } from './shutdown.js'
+import { startTracing, stopTelemetry } from './telemetry.js'
 
 const config = loadConfig()
-const app = build({ ...config, logger: { level: config.logLevel } })
+const tracing = startTracing(config)
+const app = build({ ...config, tracing, logger: { level: config.logLevel } })
 
 try {
   await app.listen({ port: config.port, host: config.host })
@@ -18,4 +20,7 @@ const port = typeof address === 'object' && address !== null ? address.port : co
 // Tells a parent that started it (the demo, `npm start`) where it answers, PORT=0 included.
 process.send?.({ type: 'ready', id: app.kafkaReply.instanceId, port })
 
-closeOnSignal('quotes API', app.log, async () => { await app.close() })
+closeOnSignal('quotes API', app.log, async () => {
+  await app.close()
+  await stopTelemetry()
+})

@@ -130,6 +130,16 @@ t.test('a worker slower than the deadline is a 504, logged as one warn line with
   t.notOk(res.headers[ROUTE_HEADERS.path], 'no reply, no route')
 })
 
+t.test('GET /metrics: the Prometheus text, with the call duration histogram by outcome', async t => {
+  t.equal((await quote({ sku: 'KB-101', quantity: 1, customerId: 'cust-metrics' })).statusCode, 200)
+  const res = await app.inject({ method: 'GET', url: '/metrics' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/plain/)
+  t.match(res.body, /kafka_reply_call_duration_bucket\{[^}]*kafka_reply_outcome="ok"[^}]*\} \d+/)
+  t.match(res.body, /kafka_reply_sent_total\{[^}]*kafka_reply_instance_id="[^"]+"[^}]*\} [1-9]/, 'the stats() counters')
+  t.match(res.body, /kafka_reply_pending\{[^}]*kafka_reply_instance_id="[^"]+"[^}]*\} 0/, 'the pending gauge')
+})
+
 t.test('readiness and stats report this replica; a closing replica is not ready', async t => {
   const ready = await app.inject('/health/ready')
   t.equal(ready.statusCode, 200)

@@ -13,7 +13,10 @@ const Env = Type.Object({
   CONCURRENCY: Type.Integer({ minimum: 1, default: 16 }),
   KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 500 }),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 10_000 }),
-  LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' })
+  LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' }),
+  SERVICE_NAME: Type.String({ minLength: 1, default: 'pricing-worker' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  TRACE_FILE: Type.Optional(Type.String({ minLength: 1 }))
 })
 
 /** Everything the worker reads from its environment. */
@@ -34,6 +37,10 @@ export interface WorkerConfig {
   /** Kafka consumer session timeout, ms: how long a worker that died without leaving keeps its partitions. */
   sessionTimeoutMs: number
   logLevel: Static<typeof Env>['LOG_LEVEL']
+  /** Where traces go (see the app's TracingConfig); nothing is traced when neither is set. */
+  serviceName: string
+  otlpEndpoint: string | undefined
+  traceFile: string | undefined
 }
 
 /** The worker's configuration from `env`; defaults match the local stack (`npm run stack:up`). */
@@ -50,6 +57,9 @@ export function loadWorkerConfig (env: NodeJS.ProcessEnv = process.env): WorkerC
     concurrency: e.CONCURRENCY,
     heartbeatMs: e.KAFKA_HEARTBEAT_MS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
-    logLevel: e.LOG_LEVEL
+    logLevel: e.LOG_LEVEL,
+    serviceName: e.SERVICE_NAME,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    traceFile: e.TRACE_FILE
   }
 }

@@ -3,8 +3,10 @@ import { closeOnSignal } from '../app/shutdown.js'
 import { loadWorkerConfig } from './config.js'
 import { createLogger } from './log.js'
 import { startWorker } from './worker.js'
+import { startTracing, stopTelemetry } from '../app/telemetry.js'
 
 const config = loadWorkerConfig()
+startTracing(config)
 const log = createLogger(config.logLevel, { service: 'pricing-worker', workerId: config.workerId })
 
 const worker = await startWorker(config, log).catch((err: Error) => {
@@ -17,5 +19,6 @@ process.send?.({ type: 'ready', id: config.workerId })
 
 closeOnSignal('pricing worker', log, async () => {
   await worker.close()
+  await stopTelemetry()
   log.info(worker.stats(), 'pricing worker stopped')
 })

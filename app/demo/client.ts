@@ -14,12 +14,12 @@ export interface Exchange {
   body: Record<string, unknown>
 }
 
-/** Sends `method path` (with a JSON body when given) to the replica on `port`. */
-export async function exchange (port: number, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Exchange> {
+/** Sends `method path` (with a JSON body when given, and `headers`) to the replica on `port`. */
+export async function exchange (port: number, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Exchange> {
   const started = performance.now()
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000)
   })

@@ -2,6 +2,8 @@
 // topics of their own. Shows which replica consumed each reply (memory or Redis hand-over), a
 // 504, a 502 and a 4xx, and that Redis is left empty; exits non-zero when a claim did not hold.
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
@@ -13,6 +15,7 @@ import { exchange } from './client.js'
 import { projectRoot, serverEntry, workerEntry } from './paths.js'
 import { failures, redisIsEmpty, routing, warmUp, type DemoContext } from './steps.js'
 import { table } from './table.js'
+import { traceOneRequest } from './waterfall.js'
 
 const TIMEOUT_MS = 1000
 const SLOW_MS = 1500
@@ -27,6 +30,9 @@ const checks = new Checks()
 const children: Child[] = []
 let redis: Redis | undefined
 let watchdog: NodeJS.Timeout | undefined
+// Each service appends its finished spans here (TRACE_FILE): no collector runs on this machine.
+const traceDir = mkdtempSync(join(tmpdir(), 'kafka-reply-demo-'))
+const traceFiles: string[] = []
 
 try {
   section('Stack: Kafka and Redis (started if missing, reused if running)')
@@ -69,7 +75,9 @@ try {
   }
   const launch = async (name: string, entry: string, extra: Record<string, string>) => {
     const t0 = performance.now()
-    const child = await startChild(name, entry, { env: { ...env, ...extra } })
+    const traceFile = join(traceDir, `${name}.jsonl`)
+    traceFiles.push(traceFile)
+    const child = await startChild(name, entry, { env: { ...env, ...extra, SERVICE_NAME: name, TRACE_FILE: traceFile } })
     children.push(child)
     return { child, ms: performance.now() - t0 }
   }
@@ -102,6 +110,9 @@ try {
 
   section('Redis after the deadlines')
   await redisIsEmpty(ctx)
+
+  section('One request\'s trace across the processes (OpenTelemetry spans each service wrote to a file)')
+  await traceOneRequest(ctx, traceFiles)
 } catch (err) {
   checks.check(false, `the demo ran to its end: ${(err as Error).stack ?? err}`)
 } finally {
@@ -112,6 +123,7 @@ try {
     if (code !== 0) console.log(child.output.map(line => `    ${line}`).join('\n'))
   }
   redis?.disconnect()
+  rmSync(traceDir, { recursive: true, force: true })
   console.log('  Kafka and Redis are left running for the next run: `npm run stack:down` stops them.')
   clearTimeout(watchdog)
 }

@@ -38,7 +38,6 @@ export class CallTelemetry {
     })
     const pending = meter.createObservableGauge('kafka_reply.pending', { unit: '{call}', description: 'Calls waiting for their reply' })
     const counters = Object.keys(stats()).filter(name => name !== 'pending').map(name => [name, meter.createObservableCounter(`kafka_reply.${snake(name)}`, {
-      unit: '{reply}',
       description: `The stats() counter ${name}`
     })] as const)
     const attributes = { [ATTR.instance]: instanceId }
