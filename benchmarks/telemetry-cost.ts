@@ -14,7 +14,7 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { CallTelemetry, endSpan } from '../plugin/telemetry/calls.js'
 import { ResponderTelemetry } from '../plugin/telemetry/responder.js'
-import type { KafkaReplyStats } from '../plugin/stats.js'
+import { StatsCounters } from '../plugin/stats.js'
 
 const { values: args } = parseArgs({ options: { mode: { type: 'string' }, calls: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' } } })
 const calls = Number(args.calls)
@@ -52,7 +52,8 @@ function registerSdk (): void {
 
 /** Median ns per call. */
 async function measure (): Promise<number> {
-  const stats = (): KafkaReplyStats => ({ pending: 0, sent: 0, resolvedLocal: 0, resolvedViaRedis: 0, handedOver: 0, timeouts: 0, late: 0, duplicates: 0, unclaimed: 0, remoteErrors: 0, malformed: 0, overloaded: 0, cancelled: 0, unavailable: 0 })
+  const counters = new StatsCounters()
+  const stats = () => counters.snapshot(0)
   const caller = new CallTelemetry('bench-a', 'bench.replies', stats)
   const owner = new CallTelemetry('bench-b', 'bench.replies', stats)
   const worker = new ResponderTelemetry()
