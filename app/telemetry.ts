@@ -1,6 +1,6 @@
 // OpenTelemetry for the reference services. Metrics are always collected (GET /metrics serves
-// them); traces only when an exporter is configured: OTLP through the standard
-// OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or a file (TRACE_FILE).
+// them); traces only when an exporter is configured: OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+// (the exporter reads the standard OTEL_EXPORTER_OTLP_* variables), or a file (TRACE_FILE).
 import { metrics } from '@opentelemetry/api'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
