@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { KafkaMessage, Producer } from 'kafkajs'
+import type { Span } from '@opentelemetry/api'
 import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
@@ -15,6 +16,8 @@ import { BatchingProducer } from './kafka/batching-producer.js'
 import { ReplyConsumer } from './kafka/reply-consumer.js'
 import { ensureTopic } from './kafka/topics.js'
 import { RedisHandOver, type CreateHandOver, type FoundBy, type HandOverWrite, type WaitingCalls } from './redis/hand-over.js'
+import { CallTelemetry, endSpan, type CallTrace } from './telemetry/calls.js'
+import { sendBatchIsWrapped } from './telemetry/attributes.js'
 
 /** Options of one call. */
 export interface RequestOptions {
@@ -66,6 +69,7 @@ export class KafkaReply {
   readonly #pending = new PendingCalls(call => this.#onDeadline(call))
   readonly #localRoute: ReplyRoute
   readonly #handOver: RedisHandOver
+  readonly #telemetry: CallTelemetry
   #state: State = 'new'
   #producer: Producer | undefined
   #batcher: BatchingProducer | undefined
@@ -79,6 +83,7 @@ export class KafkaReply {
     this.#log = log
     this.instanceId = options.instanceId
     this.#localRoute = { path: 'memory', consumedBy: options.instanceId }
+    this.#telemetry = new CallTelemetry(options.instanceId, options.replyTopic, () => this.stats())
     const calls: WaitingCalls = {
       has: id => this.#pending.has(id),
       list: () => this.#pending.calls().map(call => call.correlation),
@@ -125,6 +130,7 @@ export class KafkaReply {
 
     this.#batcher = BatchingProducer.create(kafka)
     this.#producer = this.#batcher.producer
+    this.#telemetry.wrappedProducer = sendBatchIsWrapped(this.#producer)
     await this.#producer.connect()
     this.#stillStarting()
 
@@ -148,6 +154,18 @@ export class KafkaReply {
    * overloaded, closing or unable to publish.
    */
   async request<T = unknown> (topic: string, payload: unknown, options: RequestOptions = {}, cancelHandle?: CancelHandle): Promise<T> {
+    const call = this.#telemetry.start(topic)
+    try {
+      const value = await this.#request<T>(topic, payload, options, cancelHandle, call)
+      call.end()
+      return value
+    } catch (err) {
+      call.end(err)
+      throw err
+    }
+  }
+
+  async #request<T> (topic: string, payload: unknown, options: RequestOptions, cancelHandle: CancelHandle | undefined, call: CallTrace): Promise<T> {
     if (this.#state !== 'ready') throw new errors.CLOSING()
     // Without Redis a reply consumed by another instance could not reach this one: refuse now
     // rather than let the caller wait for its deadline.
@@ -176,7 +194,7 @@ export class KafkaReply {
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     if (cancelHandle !== undefined) cancelHandle.cancel = onAbort
-    this.#publish(topic, value, correlation, options)
+    this.#publish(topic, value, correlation, options, call)
     const unwatch = this.#handOver.watch(correlation)
 
     let settled: Settled
@@ -186,6 +204,7 @@ export class KafkaReply {
       signal?.removeEventListener('abort', onAbort)
       unwatch?.()
     }
+    call.arrived(settled.route)
     options.onRoute?.(settled.route)
     const { outcome } = settled
     if (!outcome.ok) {
@@ -233,6 +252,7 @@ export class KafkaReply {
   async close (): Promise<void> {
     if (this.#state === 'closed') return
     this.stopAccepting()
+    this.#telemetry.close()
     const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([
       this.#consumer?.close(),
       this.#closeProducer()
@@ -254,17 +274,22 @@ export class KafkaReply {
     await this.#producer.disconnect()
   }
 
-  #publish (topic: string, value: string, correlation: Correlation, options: RequestOptions): void {
-    const headers = {
+  #publish (topic: string, value: string, correlation: Correlation, options: RequestOptions, call: CallTrace): void {
+    const headers: Record<string, string | Buffer> = {
       ...options.headers,
       [HEADERS.correlationId]: correlation.id,
       [HEADERS.replyTopic]: this.#options.replyTopic,
       [HEADERS.deadline]: String(correlation.deadline),
       ...this.#affinityHeader()
     }
-    this.#batcher!.send(topic, { key: options.key, value, headers }).then(
-      () => this.#stats.add('sent'),
+    const send = call.publish(correlation.id, headers)
+    this.#batcher!.send(topic, { key: options.key, value, headers }, send.scope).then(
+      () => {
+        endSpan(send.span, undefined)
+        this.#stats.add('sent')
+      },
       (err: Error) => {
+        endSpan(send.span, undefined, err)
         this.#log.error({ err, topic }, 'could not publish a request to Kafka')
         this.#pending.fail(correlation.id, new errors.PUBLISH_FAILED({ cause: err }))
       }
@@ -298,6 +323,7 @@ export class KafkaReply {
   async #onReplies (messages: KafkaMessage[]): Promise<void> {
     const now = Date.now()
     const writes: HandOverWrite[] = []
+    const handovers: Span[] = []
     for (const message of messages) {
       const reply = decodeReply(message, this.#options.maxReplyBytes)
       if (reply === undefined) {
@@ -322,8 +348,18 @@ export class KafkaReply {
       }
       const ttl = correlation.deadline - now + this.#options.replyGrace
       writes.push({ correlation, value: encodeStored(outcomeKind(reply.outcome), this.instanceId, reply.json), ttl })
+      const handover = this.#telemetry.handover(message.headers, correlation.id, this.instanceId)
+      if (handover !== undefined) handovers.push(handover)
     }
-    for (const outcome of await this.#handOver.write(writes)) this.#stats.add(WRITE_COUNTER[outcome])
+    let outcomes: Awaited<ReturnType<RedisHandOver['write']>>
+    try {
+      outcomes = await this.#handOver.write(writes)
+    } catch (err) {
+      for (const span of handovers) endSpan(span, undefined, err)
+      throw err
+    }
+    for (const span of handovers) endSpan(span, undefined)
+    for (const outcome of outcomes) this.#stats.add(WRITE_COUNTER[outcome])
   }
 
   /** The deadline passed: look in Redis once more (a lost event), then answer 504. */

@@ -9,6 +9,8 @@ import { Slots } from '../kafka/slots.js'
 import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
 import { correlationText, rawHeader, replyPartition } from './request-headers.js'
 import { silentLog, type Log } from '../log.js'
+import { ResponderTelemetry } from '../telemetry/responder.js'
+import { sendBatchIsWrapped } from '../telemetry/attributes.js'
 
 /** Replies handled but not yet acknowledged by the broker, at most (their requests are not committed). */
 const MAX_UNSENT_REPLIES = 1024
@@ -117,6 +119,8 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
 
   const batcher = BatchingProducer.create(kafka, knownPartitionsOnly)
   const producer = batcher.producer
+  const telemetry = new ResponderTelemetry()
+  telemetry.wrappedProducer = sendBatchIsWrapped(producer)
   const consumer = kafka.consumer({
     groupId: options.groupId,
     retry: CONSUMER_RETRY,
@@ -135,29 +139,41 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       log.warn({ topic, partition, offset: message.offset }, 'request without kafka_correlationId or kafka_replyTopic skipped')
       return
     }
+    const correlationId = correlationText(rawId)
+    const trace = telemetry.process(topic, partition, correlationId, headers)
     const deadline = numberHeader(headers, HEADERS.deadline)
     const now = Date.now()
     if (deadline !== undefined ? deadline <= now : Number(message.timestamp) < now - maxRequestAge) {
       stats.expired++
+      trace.end('expired')
       return
     }
     // The id's bytes as they came (Spring's are binary); NestJS's caller completes its call only
     // on a reply marked disposed or failed.
     const replyHeaders: Record<string, string | Buffer> = { [HEADERS.correlationId]: rawId, [HEADERS.nestIsDisposed]: 'true' }
     let value: string | null = null
+    let failure: unknown
     try {
       const payload = message.value === null ? null : parsePayload(message.value)
-      const context = { topic, partition, offset: message.offset, correlationId: correlationText(rawId), deadline, headers }
-      value = JSON.stringify(await options.handlers[topic](payload, context) ?? null)
+      const context = { topic, partition, offset: message.offset, correlationId, deadline, headers }
+      value = JSON.stringify(await trace.run(() => options.handlers[topic](payload, context)) ?? null)
       stats.replied++
     } catch (err) {
+      failure = err ?? new Error(String(err))
       const error = JSON.stringify(toRemoteError(err))
       replyHeaders[HEADERS.replyError] = error
       replyHeaders[HEADERS.nestError] = error
       stats.failed++
     }
     handled()
-    await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition(headers) })
+    const scope = trace.inject(replyHeaders)
+    try {
+      await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition(headers) }, scope)
+    } catch (err) {
+      trace.end('publish_failed', err)
+      throw err
+    }
+    trace.end(failure === undefined ? 'ok' : 'error', failure)
   }
 
   // Requests are handed to handlers as they are fetched, up to `concurrency` at once, and the
