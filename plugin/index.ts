@@ -1,10 +1,11 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { Static, TSchema } from '@sinclair/typebox'
 import { errors } from './errors.js'
 import { resolveOptions, type KafkaReplyOptions } from './options.js'
 import { KafkaReply, type CancelHandle, type RequestOptions } from './kafka-reply.js'
 import { kCreateHandOver, type CreateHandOver } from './redis/hand-over.js'
+import { HEADERS } from './protocol.js'
+import type { ReplySchema, StaticOf } from './reply-schema.js'
 
 /** Options of one reply.awaitKafka() call. */
 export type AwaitKafkaOptions = Omit<RequestOptions, 'schema'>
@@ -19,7 +20,7 @@ declare module 'fastify' {
      * Publishes `payload` to `topic` and resolves with the worker's reply, validated against
      * `options.schema`. Rejects with errors whose statusCode Fastify answers with (504, 502, 503).
      */
-    awaitKafka<S extends TSchema>(topic: string, payload: unknown, options: AwaitKafkaOptions & { schema: S }): Promise<Static<S>>
+    awaitKafka<S extends ReplySchema>(topic: string, payload: unknown, options: AwaitKafkaOptions & { schema: S }): Promise<StaticOf<S>>
     /** Publishes `payload` to `topic` and resolves with the worker's reply. */
     awaitKafka<T = unknown>(topic: string, payload: unknown, options?: AwaitKafkaOptions): Promise<T>
   }
@@ -65,15 +66,28 @@ function awaitKafka (this: FastifyReply, topic: string, payload: unknown, option
   )
 }
 
-/** The plugin: `app.register(fastifyKafkaReply, options)`. */
-export const fastifyKafkaReply = fp(plugin, { fastify: '5.x', name: 'fastify-kafka-reply' })
-export default fastifyKafkaReply
+const pluginFunction = fp(plugin, { fastify: '5.x', name: 'fastify-kafka-reply' })
 
-export { errors } from './errors.js'
-export { KafkaReply } from './kafka-reply.js'
+/**
+ * The plugin: `app.register(fastifyKafkaReply, options)`. It is also what
+ * `require('fastify-kafka-reply')` returns (Node's require() of an ES module hands over the export
+ * named 'module.exports'), so, as with the official plugins, it carries `.default` and the named
+ * exports.
+ */
+export const fastifyKafkaReply = Object.assign(pluginFunction, {
+  default: pluginFunction,
+  fastifyKafkaReply: pluginFunction,
+  errors,
+  KafkaReply,
+  HEADERS
+})
+export default fastifyKafkaReply
+export { fastifyKafkaReply as 'module.exports' }
+
+export { errors, KafkaReply, HEADERS }
 export type { RequestOptions, KafkaReplyHealth } from './kafka-reply.js'
 export type { KafkaReplyOptions, KafkaOption } from './options.js'
 export type { RedisOption, ClusterOption } from './redis/client.js'
 export type { KafkaReplyStats } from './stats.js'
 export type { RemoteError, ReplyRoute } from './protocol.js'
-export { HEADERS } from './protocol.js'
+export type { ReplySchema, StaticOf } from './reply-schema.js'

@@ -1,4 +1,3 @@
-import type { TSchema } from '@sinclair/typebox'
 import type { KafkaMessage, Producer } from 'kafkajs'
 import type { Span } from '@opentelemetry/api'
 import { errors } from './errors.js'
@@ -10,7 +9,7 @@ import { decodeReply } from './reply-record.js'
 import { PendingCalls, type PendingCall } from './pending.js'
 import { StatsCounters, type KafkaReplyStats } from './stats.js'
 import { InstanceDirectory } from './instances.js'
-import { checkReply } from './reply-schema.js'
+import { checkReply, type ReplySchema, type StaticOf } from './reply-schema.js'
 import { createKafka } from './kafka/client.js'
 import { BatchingProducer } from './kafka/batching-producer.js'
 import { ReplyConsumer } from './kafka/reply-consumer.js'
@@ -30,7 +29,7 @@ export interface RequestOptions {
   /** Aborts the wait (the call rejects with FST_KAFKA_REPLY_CANCELLED). */
   signal?: AbortSignal
   /** A TypeBox schema the reply must match (FST_KAFKA_REPLY_INVALID_REPLY otherwise). */
-  schema?: TSchema
+  schema?: ReplySchema
   /** Told how the reply arrived (in memory or through Redis, and which instance consumed it). */
   onRoute?: (route: ReplyRoute) => void
 }
@@ -151,12 +150,15 @@ export class KafkaReply {
   /**
    * Publishes `payload` to `topic` and resolves with the worker's reply. Rejects with an error
    * carrying a `statusCode`: 504 on timeout, 502 (or the worker's 4xx) on a worker error, 503 when
-   * overloaded, closing or unable to publish.
+   * overloaded, closing or unable to publish. With a `schema`, the reply is checked against it and
+   * typed from it.
    */
-  async request<T = unknown> (topic: string, payload: unknown, options: RequestOptions = {}, cancelHandle?: CancelHandle): Promise<T> {
+  request<S extends ReplySchema> (topic: string, payload: unknown, options: RequestOptions & { schema: S }, cancelHandle?: CancelHandle): Promise<StaticOf<S>>
+  request<T = unknown> (topic: string, payload: unknown, options?: RequestOptions, cancelHandle?: CancelHandle): Promise<T>
+  async request (topic: string, payload: unknown, options: RequestOptions = {}, cancelHandle?: CancelHandle): Promise<unknown> {
     const call = this.#telemetry.start(topic)
     try {
-      const value = await this.#request<T>(topic, payload, options, cancelHandle, call)
+      const value = await this.#request(topic, payload, options, cancelHandle, call)
       call.end()
       return value
     } catch (err) {
@@ -165,7 +167,7 @@ export class KafkaReply {
     }
   }
 
-  async #request<T> (topic: string, payload: unknown, options: RequestOptions, cancelHandle: CancelHandle | undefined, call: CallTrace): Promise<T> {
+  async #request (topic: string, payload: unknown, options: RequestOptions, cancelHandle: CancelHandle | undefined, call: CallTrace): Promise<unknown> {
     if (this.#state !== 'ready') throw new errors.CLOSING()
     // Without Redis a reply consumed by another instance could not reach this one: refuse now
     // rather than let the caller wait for its deadline.
@@ -216,7 +218,7 @@ export class KafkaReply {
       throw remoteError(outcome.error)
     }
     if (options.schema !== undefined) checkReply(options.schema, outcome.value)
-    return outcome.value as T
+    return outcome.value
   }
 
   /** CLIENT SETNAME of this instance's subscriber connection. */
