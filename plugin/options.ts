@@ -77,6 +77,16 @@ export const DEFAULTS = {
 } as const
 
 /**
+ * kafkajs consumer settings the plugin chooses. maxWaitTimeInMs: a consumer's close() waits for the
+ * fetch in flight, which on an idle topic lasts maxWaitTimeInMs (kafkajs's default, 5000 ms, made
+ * every rolling restart wait up to 5 s). A fetch returns as soon as a reply arrives whatever this
+ * value, so a shorter wait costs only idle fetches: 2 per second per broker instead of 0.2.
+ */
+export const CONSUMER_DEFAULTS = {
+  maxWaitTimeInMs: 500
+} as const
+
+/**
  * Validates the options once, at registration. An invalid value is an error that names the
  * option; nothing is silently replaced by a default.
  */
@@ -93,8 +103,8 @@ export function resolveOptions (options: unknown): ResolvedOptions {
   const resolved = {
     ...DEFAULTS,
     instanceId: newInstanceId(),
-    consumer: {},
-    ...withoutUndefined(plain)
+    ...withoutUndefined(plain),
+    consumer: { ...CONSUMER_DEFAULTS, ...withoutUndefined(plain.consumer ?? {}) }
   } as ResolvedOptions
   if (resolved.timeout > resolved.maxTimeout) {
     throw new errors.INVALID_OPTION('timeout', `must not exceed maxTimeout (${resolved.maxTimeout} ms)`)

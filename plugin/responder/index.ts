@@ -1,6 +1,6 @@
 import type { ICustomPartitioner, KafkaMessage } from 'kafkajs'
 import { Partitioners } from 'kafkajs'
-import type { KafkaOption } from '../options.js'
+import { CONSUMER_DEFAULTS, type KafkaOption } from '../options.js'
 import { CONSUMER_METADATA_MAX_AGE, CONSUMER_RETRY, createKafka } from '../kafka/client.js'
 import { BatchingProducer } from '../kafka/batching-producer.js'
 import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
@@ -64,7 +64,7 @@ export interface ResponderOptions {
   readyTimeout?: number
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
   logger?: Log
-  /** kafkajs consumer settings. */
+  /** kafkajs consumer settings (`maxWaitTimeInMs` 500 by default, so that close() is prompt). */
   consumer?: { sessionTimeout?: number, rebalanceTimeout?: number, heartbeatInterval?: number, maxWaitTimeInMs?: number }
 }
 
@@ -125,6 +125,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
     groupId: options.groupId,
     retry: CONSUMER_RETRY,
     metadataMaxAge: CONSUMER_METADATA_MAX_AGE,
+    ...CONSUMER_DEFAULTS,
     ...options.consumer
   })
   const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
