@@ -153,7 +153,7 @@ export class KafkaReply {
    * overloaded, closing or unable to publish. With a `schema`, the reply is checked against it and
    * typed from it.
    */
-  request<S extends ReplySchema> (topic: string, payload: unknown, options: RequestOptions & { schema: S }, cancelHandle?: CancelHandle): Promise<StaticOf<S>>
+  request<S extends ReplySchema> (topic: string, payload: unknown, options: Omit<RequestOptions, 'schema'> & { schema: S }, cancelHandle?: CancelHandle): Promise<StaticOf<S>>
   request<T = unknown> (topic: string, payload: unknown, options?: RequestOptions, cancelHandle?: CancelHandle): Promise<T>
   async request (topic: string, payload: unknown, options: RequestOptions = {}, cancelHandle?: CancelHandle): Promise<unknown> {
     const call = this.#telemetry.start(topic)
