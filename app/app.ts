@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
+import fastifyRedis from '@fastify/redis'
 import kafkaReply from '../plugin/index.js'
 import type { AppConfig } from './config.js'
 import { healthRoutes } from './routes/health.js'
@@ -35,9 +36,14 @@ export function build (options: BuildOptions): FastifyInstance {
     })
     app.register(fastifyOtel.plugin())
   }
-  app.register(kafkaReply, {
+  // The app's Redis client comes from @fastify/redis, which connects it during registration and
+  // closes it when the app closes; the plugin borrows it and leaves it open (its subscriber is a
+  // connection of its own). With REDIS_CLUSTER_URLS the plugin makes and closes a Cluster client.
+  const { redisClusterUrls } = options
+  if (redisClusterUrls === undefined) app.register(fastifyRedis, { url: options.redisUrl })
+  app.register(kafkaReply, parent => ({
     kafka: { brokers: options.kafkaBrokers, clientId: 'quotes-api' },
-    redis: options.redisClusterUrls === undefined ? options.redisUrl : { cluster: options.redisClusterUrls },
+    redis: redisClusterUrls === undefined ? parent.redis : { cluster: redisClusterUrls },
     replyTopic: options.replyTopic,
     groupId: options.groupId,
     keyPrefix: options.keyPrefix,
@@ -48,7 +54,7 @@ export function build (options: BuildOptions): FastifyInstance {
     replyTopicPartitions: options.replyPartitions,
     affinity: options.affinity,
     consumer: { heartbeatInterval: options.heartbeatMs, sessionTimeout: options.sessionTimeoutMs, maxWaitTimeInMs: 100 }
-  })
+  }))
   app.register(quotesRoutes, { requestTopic: options.requestTopic, timeoutMs: options.timeoutMs })
   app.register(healthRoutes)
   app.register(metricsRoutes, { prometheus })

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { QUOTES_TOPIC } from '../worker/contract.js'
-import { list, readEnv } from './env.js'
+import { list, readEnv } from '../common/env.js'
 
 const Env = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3000 }),

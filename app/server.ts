@@ -2,7 +2,7 @@
 // stops taking connections, answers waiting quotes with 503, leaves the reply group.
 import { build } from './app.js'
 import { loadConfig } from './config.js'
-import { closeOnSignal } from './shutdown.js'
+import { closeOnSignal } from '../common/shutdown.js'
 import { startTracing, stopTelemetry } from './telemetry.js'
 
 const config = loadConfig()

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { list, readEnv } from '../app/env.js'
+import { list, readEnv } from '../common/env.js'
 import { QUOTES_TOPIC } from './contract.js'
 
 const Env = Type.Object({

@@ -1,5 +1,5 @@
 // Entry point of the pricing worker: `node dist/worker/main.js`. Stops gracefully on SIGTERM/SIGINT.
-import { closeOnSignal } from '../app/shutdown.js'
+import { closeOnSignal } from '../common/shutdown.js'
 import { loadWorkerConfig } from './config.js'
 import { createLogger } from './log.js'
 import { startWorker } from './worker.js'

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 
 const Health = Type.Object({
@@ -15,7 +15,7 @@ const Stats = Type.Object({ instanceId: Type.String() }, { additionalProperties:
  * answer quotes: Kafka reply consumer in its group, Redis subscriber live; 503 otherwise, so a
  * load balancer stops sending it traffic) and GET /stats (the reply counters of this replica).
  */
-export async function healthRoutes (fastify: FastifyInstance): Promise<void> {
+export const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (fastify) {
   const { kafkaReply } = fastify
 
   fastify.get('/health/live', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async function () {

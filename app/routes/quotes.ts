@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { STATUS_CODES } from 'node:http'
-import { QuoteRequestSchema, QuoteSchema, type QuoteRequest } from '../../worker/contract.js'
+import { QuoteRequestSchema, QuoteSchema } from '../../worker/contract.js'
 
 /** Options of the quotes routes. */
 export interface QuotesOptions {
@@ -27,7 +28,7 @@ type RemoteFailure = FastifyError & { remoteCode?: string }
  * pricing worker over Kafka and answers with its quote, or with its refusal (4xx), a 502 when it
  * failed, a 504 when it did not answer in time.
  */
-export async function quotesRoutes (fastify: FastifyInstance, options: QuotesOptions): Promise<void> {
+export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async function quotesRoutes (fastify, options) {
   const { instanceId } = fastify.kafkaReply
   // Every answer names the replica that gave it, a 400 refused before the handler ran included.
   fastify.addHook('onRequest', async function (_request, reply) {
@@ -55,7 +56,9 @@ export async function quotesRoutes (fastify: FastifyInstance, options: QuotesOpt
     throw error // everything else: Fastify's default answer
   })
 
-  fastify.post<{ Body: QuoteRequest }>('/quotes', {
+  // Body and reply typed from their TypeBox schemas (the type provider), the worker's reply from the
+  // schema awaitKafka checks it against.
+  fastify.post('/quotes', {
     schema: {
       body: QuoteRequestSchema,
       response: { 200: QuoteSchema }

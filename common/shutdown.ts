@@ -1,4 +1,4 @@
-// Graceful shutdown of a reference service (the API and the worker share it).
+// Graceful shutdown of a reference service: the API (app/) and the worker (worker/) both use it.
 
 /** What the shutdown logs through: Fastify's logger and the worker's both fit. */
 interface ShutdownLog {
