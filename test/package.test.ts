@@ -23,7 +23,7 @@ const env = { ...process.env, NODE_OPTIONS: '', _TAPJS_PROCESSINFO_COVERAGE_: '0
 
 // npm pack, npm install and two type-checks: more than the 120 s of one test file when the
 // machine is busy.
-t.setTimeout(360_000)
+t.setTimeout(600_000)
 
 const work = mkdtempSync(join(tmpdir(), 'fastify-kafka-reply-package-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
