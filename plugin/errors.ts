@@ -25,6 +25,10 @@ export const errors = {
   OVERLOADED: createError('FST_KAFKA_REPLY_OVERLOADED', 'Too many pending Kafka calls on this instance (%d)', 503),
   /** Redis is unreachable: a reply could not be handed over, so the call is refused at once. */
   REDIS_UNAVAILABLE: createError('FST_KAFKA_REPLY_REDIS_UNAVAILABLE', 'Redis is unavailable', 503),
+  /** The request payload is larger than `maxRequestBytes`, or the broker refused it as too large: never published. */
+  PAYLOAD_TOO_LARGE: createError('FST_KAFKA_REPLY_PAYLOAD_TOO_LARGE', 'The request payload is too large to publish: %s', 413),
+  /** The request topic does not exist (and the broker does not create it), or the client may not write it. */
+  TOPIC_UNAVAILABLE: createError('FST_KAFKA_REPLY_TOPIC_UNAVAILABLE', 'Kafka topic "%s" cannot be written: %s', 503),
   /** The request could not be published to Kafka. */
   PUBLISH_FAILED: createError('FST_KAFKA_REPLY_PUBLISH_FAILED', 'The request could not be published to Kafka', 503),
   /** The plugin is closing or closed; the call was not, or will not be, answered. */

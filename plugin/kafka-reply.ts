@@ -12,6 +12,7 @@ import { InstanceDirectory } from './instances.js'
 import { checkReply, type ReplySchema, type StaticOf } from './reply-schema.js'
 import { createKafka } from './kafka/client.js'
 import { BatchingProducer } from './kafka/batching-producer.js'
+import { brokerErrorType, isTooLarge, isTopicUnwritable } from './kafka/produce-errors.js'
 import { ReplyConsumer } from './kafka/reply-consumer.js'
 import { ensureTopic } from './kafka/topics.js'
 import { RedisHandOver, type CreateHandOver, type FoundBy, type HandOverWrite, type WaitingCalls } from './redis/hand-over.js'
@@ -127,10 +128,10 @@ export class KafkaReply {
     await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions, options.replyTopicReplicationFactor ?? -1)
     this.#stillStarting()
 
-    this.#batcher = BatchingProducer.create(kafka)
+    this.#batcher = BatchingProducer.create(kafka, undefined, { maxBatchBytes: options.maxRequestBytes })
     this.#producer = this.#batcher.producer
     this.#telemetry.wrappedProducer = sendBatchIsWrapped(this.#producer)
-    await this.#producer.connect()
+    await this.#batcher.connect()
     this.#stillStarting()
 
     await this.#handOver.listen()
@@ -186,6 +187,8 @@ export class KafkaReply {
     }
     const value = JSON.stringify(payload)
     if (value === undefined) throw new errors.INVALID_CALL('payload must be JSON-serialisable')
+    const bytes = Buffer.byteLength(value)
+    if (bytes > this.#options.maxRequestBytes) throw new errors.PAYLOAD_TOO_LARGE(`${bytes} bytes, maxRequestBytes is ${this.#options.maxRequestBytes}`)
     const { signal } = options
     if (signal?.aborted === true) throw new errors.CANCELLED()
 
@@ -273,7 +276,7 @@ export class KafkaReply {
     let timer: NodeJS.Timeout | undefined
     await Promise.race([this.#batcher?.idle(), new Promise(resolve => { timer = setTimeout(resolve, PRODUCER_DRAIN_MS) })])
     clearTimeout(timer)
-    await this.#producer.disconnect()
+    await this.#batcher!.disconnect()
   }
 
   #publish (topic: string, value: string, correlation: Correlation, options: RequestOptions, call: CallTrace): void {
@@ -293,7 +296,7 @@ export class KafkaReply {
       (err: Error) => {
         endSpan(send.span, undefined, err)
         this.#log.error({ err, topic }, 'could not publish a request to Kafka')
-        this.#pending.fail(correlation.id, new errors.PUBLISH_FAILED({ cause: err }))
+        this.#pending.fail(correlation.id, publishError(topic, err))
       }
     )
   }
@@ -400,6 +403,13 @@ const FOUND_BY_COUNTER = {
   sweep: 'resolvedBySweep',
   lastLook: 'resolvedByLastLook'
 } as const
+
+/** The error a call gets when its request could not be published: its own fault, its topic's, or Kafka's. */
+function publishError (topic: string, err: Error): Error {
+  if (isTooLarge(err)) return new errors.PAYLOAD_TOO_LARGE(`the broker refused it (${brokerErrorType(err)})`, { cause: err })
+  if (isTopicUnwritable(err)) return new errors.TOPIC_UNAVAILABLE(topic, brokerErrorType(err), { cause: err })
+  return new errors.PUBLISH_FAILED({ cause: err })
+}
 
 function remoteError (remote: RemoteError): Error {
   const error = new errors.REMOTE_ERROR(remote.message) as Error & { statusCode: number, remoteCode?: string }

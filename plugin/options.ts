@@ -22,6 +22,7 @@ export const OptionsSchema = Type.Object({
   retryAfter: Type.Optional(Type.Integer({ minimum: 0, description: 'Retry-After seconds on 503' })),
   replyGrace: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, description: 'ms a stored reply outlives its deadline' })),
   maxReplyBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  maxRequestBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'largest request payload (JSON bytes) published; larger ones are refused with 413' })),
   createTopics: Type.Optional(Type.Boolean()),
   replyTopicPartitions: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   replyTopicReplicationFactor: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_767, description: 'replicas of a reply topic the plugin creates (default: the broker\'s default.replication.factor)' })),
@@ -69,6 +70,8 @@ export const DEFAULTS = {
   retryAfter: 1,
   replyGrace: 1000,
   maxReplyBytes: 1024 * 1024,
+  // The broker's default message.max.bytes is 1048588 per record batch: room left for headers and key.
+  maxRequestBytes: 1_000_000,
   createTopics: false,
   replyTopicPartitions: 3,
   configureKeyspaceEvents: false,

@@ -3,6 +3,7 @@ import { Partitioners } from 'kafkajs'
 import { CONSUMER_DEFAULTS, type KafkaOption } from '../options.js'
 import { CONSUMER_METADATA_MAX_AGE, CONSUMER_RETRY, createKafka } from '../kafka/client.js'
 import { BatchingProducer } from '../kafka/batching-producer.js'
+import { isTooLarge } from '../kafka/produce-errors.js'
 import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
 import { CompletedOffsets } from '../kafka/completed-offsets.js'
 import { Slots } from '../kafka/slots.js'
@@ -47,6 +48,12 @@ export interface ResponderOptions {
   handlers: Record<string, Handler>
   /** Requests handled at once (default 16). */
   concurrency?: number
+  /**
+   * Largest reply (JSON bytes) sent (default 1000000, under the broker's default message.max.bytes).
+   * A larger result, or one the broker refuses as too large, is answered with an error reply
+   * (code REPLY_TOO_LARGE): the caller gets a 502 at once rather than a 504 at its deadline.
+   */
+  maxReplyBytes?: number
   /**
    * Where a new group starts reading (default true: the beginning). A group that has committed
    * offsets resumes from them either way. Starting at the beginning means no request produced
@@ -113,11 +120,13 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('createResponder: concurrency must be a positive integer')
   const maxRequestAge = options.maxRequestAge ?? 60_000
   if (!Number.isInteger(maxRequestAge) || maxRequestAge < 1) throw new TypeError('createResponder: maxRequestAge must be a positive integer (ms)')
+  const maxReplyBytes = options.maxReplyBytes ?? 1_000_000
+  if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) throw new TypeError('createResponder: maxReplyBytes must be a positive integer')
   const log = options.logger ?? silentLog
   const { kafka } = createKafka(options.kafka, log)
   const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0 }
 
-  const batcher = BatchingProducer.create(kafka, knownPartitionsOnly)
+  const batcher = BatchingProducer.create(kafka, knownPartitionsOnly, { maxBatchBytes: maxReplyBytes })
   const producer = batcher.producer
   const telemetry = new ResponderTelemetry()
   telemetry.wrappedProducer = sendBatchIsWrapped(producer)
@@ -158,22 +167,33 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       const payload = message.value === null ? null : parsePayload(message.value)
       const context = { topic, partition, offset: message.offset, correlationId, deadline, headers }
       value = JSON.stringify(await trace.run(() => options.handlers[topic](payload, context)) ?? null)
-      stats.replied++
+      const bytes = Buffer.byteLength(value)
+      if (bytes > maxReplyBytes) throw tooLarge(`${bytes} bytes, maxReplyBytes is ${maxReplyBytes}`)
     } catch (err) {
       failure = err ?? new Error(String(err))
+      value = null
       const error = JSON.stringify(toRemoteError(err))
       replyHeaders[HEADERS.replyError] = error
       replyHeaders[HEADERS.nestError] = error
-      stats.failed++
     }
     handled()
     const scope = trace.inject(replyHeaders)
+    const toPartition = replyPartition(headers)
     try {
-      await batcher.send(replyTopic, { value, headers: replyHeaders, partition: replyPartition(headers) }, scope)
+      try {
+        await batcher.send(replyTopic, { value, headers: replyHeaders, partition: toPartition }, scope)
+      } catch (err) {
+        if (failure !== undefined || !isTooLarge(err)) throw err
+        // The broker's limit is below maxReplyBytes: tell the caller rather than leave it to time out.
+        failure = tooLarge('the broker refused it')
+        const error = JSON.stringify(toRemoteError(failure))
+        await batcher.send(replyTopic, { value: null, headers: { ...replyHeaders, [HEADERS.replyError]: error, [HEADERS.nestError]: error }, partition: toPartition }, scope)
+      }
     } catch (err) {
       trace.end('publish_failed', err)
       throw err
     }
+    stats[failure === undefined ? 'replied' : 'failed']++
     trace.end(failure === undefined ? 'ok' : 'error', failure)
   }
 
@@ -198,7 +218,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   }
   const committer = setInterval(commit, COMMIT_INTERVAL_MS).unref()
 
-  await producer.connect()
+  await batcher.connect()
   await consumer.connect()
   await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
   await consumer.run({
@@ -239,7 +259,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   clearTimeout(timer)
   if (!ok) {
     clearInterval(committer)
-    await Promise.allSettled([consumer.disconnect(), producer.disconnect()])
+    await Promise.allSettled([consumer.disconnect(), batcher.disconnect()])
     throw new Error(`createResponder: the consumer did not join group "${options.groupId}" within readyTimeout (${readyTimeout} ms)`)
   }
 
@@ -257,10 +277,15 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       log.debug({}, 'responder closing: disconnecting')
       await consumer.disconnect()
       await batcher.idle()
-      await producer.disconnect()
+      await batcher.disconnect()
       log.debug({}, 'responder closed')
     }
   }
+}
+
+/** The error reply of a handler result too large to send: the caller's 502. */
+function tooLarge (why: string): Error {
+  return Object.assign(new Error(`the reply is too large to send (${why})`), { code: 'REPLY_TOO_LARGE' })
 }
 
 function parsePayload (value: Buffer): unknown {
