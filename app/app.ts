@@ -7,6 +7,7 @@ import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { quotesRoutes } from './routes/quotes.js'
 import { prometheusExporter } from './telemetry.js'
+import { relayRoutes } from './routes/relay.js'
 
 /** What build() needs: the configuration minus where to listen, plus Fastify's logger option. */
 export interface BuildOptions extends Omit<AppConfig, 'port' | 'host' | 'logLevel' | 'otlpEndpoint' | 'traceFile'> {
@@ -53,10 +54,12 @@ export function build (options: BuildOptions): FastifyInstance {
     createTopics: true,
     replyTopicPartitions: options.replyPartitions,
     affinity: options.affinity,
+    maxRequestBytes: options.maxRequestBytes,
     consumer: { heartbeatInterval: options.heartbeatMs, sessionTimeout: options.sessionTimeoutMs, maxWaitTimeInMs: 100 }
   }))
   app.register(quotesRoutes, { requestTopic: options.requestTopic, timeoutMs: options.timeoutMs })
   app.register(healthRoutes)
   app.register(metricsRoutes, { prometheus })
+  if (options.relayRoute) app.register(relayRoutes, { timeoutMs: options.timeoutMs })
   return app
 }

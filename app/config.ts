@@ -22,7 +22,9 @@ const Env = Type.Object({
   LOG_LEVEL: Type.String({ default: 'info' }),
   SERVICE_NAME: Type.String({ minLength: 1, default: 'quotes-api' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
-  TRACE_FILE: Type.Optional(Type.String({ minLength: 1 }))
+  TRACE_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  MAX_REQUEST_BYTES: Type.Optional(Type.Integer({ minimum: 1 })),
+  RELAY_ROUTE: Type.Boolean({ default: false })
 })
 
 /** Everything the quotes API reads from its environment. */
@@ -59,6 +61,10 @@ export interface AppConfig {
   otlpEndpoint: string | undefined
   /** A file that receives every finished span as a JSON line (the demo reads it). */
   traceFile: string | undefined
+  /** The plugin's maxRequestBytes (its default when unset). */
+  maxRequestBytes: number | undefined
+  /** Serve POST /relay/:topic (see routes/relay.ts): off unless RELAY_ROUTE=true. */
+  relayRoute: boolean
 }
 
 /** The API's configuration from `env`; defaults match the local stack (`npm run stack:up`). */
@@ -83,6 +89,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: e.LOG_LEVEL,
     serviceName: e.SERVICE_NAME,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
-    traceFile: e.TRACE_FILE
+    traceFile: e.TRACE_FILE,
+    maxRequestBytes: e.MAX_REQUEST_BYTES,
+    relayRoute: e.RELAY_ROUTE
   }
 }

@@ -3,13 +3,13 @@
 import { randomBytes } from 'node:crypto'
 import { join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Kafka, logLevel } from 'kafkajs'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
 import { Redis } from 'ioredis'
 import type * as Stack from '../stack/stack.mjs'
 import { projectRoot } from '../app/demo/paths.js'
 import { FAULT_SHARE, STEADY_SHARE, parseOptions } from './lib/options.js'
 import { LEGEND, textTable, writeResults, type ScenarioResult } from './lib/report.js'
-import { killEverything, measureCapacity, runScenario, type SuiteContext } from './lib/run-scenario.js'
+import { killEverything, measureCapacity, runScenario, type SuiteContext, type SuiteKafka } from './lib/run-scenario.js'
 import { scenarios } from './scenarios/index.js'
 
 const options = parseOptions(process.argv.slice(2), scenarios.map(s => s.name))
@@ -45,12 +45,24 @@ const redisCluster = chosen.some(s => s.redisCluster === true)
   ? await stack.upRedisClusterOnly({ log: line => console.log(`  ${line}`) })
   : undefined
 
+const admins = [admin]
+const topicCreator = (client: Admin): SuiteContext['createTopics'] => async topics => {
+  await client.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
+}
+let noAutoCreate: Promise<SuiteKafka> | undefined
 const suite: SuiteContext = {
   kafkaBrokers,
   redisUrl,
   redis,
-  createTopics: async topics => {
-    await admin.createTopics({ topics: topics.map(([topic, numPartitions]) => ({ topic, numPartitions })), waitForLeaders: true })
+  createTopics: topicCreator(admin),
+  noAutoCreateKafka: () => {
+    noAutoCreate ??= stack.upNoAutoCreate({ log: line => console.log(`  ${line}`) }).then(async ({ kafkaBrokers }) => {
+      const other = new Kafka({ brokers: kafkaBrokers, clientId: 'faults-admin', logLevel: logLevel.WARN }).admin()
+      await other.connect()
+      admins.push(other)
+      return { kafkaBrokers, createTopics: topicCreator(other) }
+    })
+    return noAutoCreate
   },
   kafkaCluster: clusterAdmin === undefined
     ? undefined
@@ -92,7 +104,7 @@ const results: ScenarioResult[] = []
 try {
   for (const scenario of chosen) results.push(await runScenario(scenario, suite))
 } finally {
-  await admin.disconnect()
+  await Promise.all(admins.map(client => client.disconnect()))
   await clusterAdmin?.disconnect()
   redis.disconnect()
   clearTimeout(watchdog)

@@ -3,7 +3,7 @@
 // Also, for tests that run it in a child process: kill-kafka-node <id>, restart-kafka-node <id>,
 // kill-redis-node <port>, start-redis-node <port> (JSON out).
 import { StackError } from './paths.mjs'
-import { down, killKafkaClusterNode, killRedisClusterNode, restartKafkaClusterNode, startRedisClusterNode, status, up } from './stack.mjs'
+import { down, killKafkaClusterNode, killRedisClusterNode, restartKafkaClusterNode, startRedisClusterNode, status, up, upNoAutoCreate } from './stack.mjs'
 
 const whose = s => s.owner === 'stack' ? `the stack's (pid ${s.pid}, log ${s.log})` : 'found running, not the stack\'s'
 
@@ -77,13 +77,19 @@ const commands = {
   'restart-kafka-node': async () => json(await restartKafkaClusterNode(process.argv[3], { log: console.error })),
   'kill-redis-node': async () => json(await killRedisClusterNode(process.argv[3])),
   'start-redis-node': async () => json(await startRedisClusterNode(process.argv[3], { log: console.error })),
+  // The second broker, auto.create.topics.enable=false: started on demand by the tests that need it.
+  'up-no-auto-create': async () => {
+    const { kafka, kafkaBrokers } = await upNoAutoCreate()
+    console.log(`kafka (auto.create.topics.enable=false)  ${kafka.address}  ${kafka.action === 'started' ? 'started now' : 'already running'}: ${whose(kafka)}`)
+    console.log(`\nKAFKA_BROKERS=${kafkaBrokers.join(',')}`)
+  },
   down: async () => printDown(await down()),
   status: async () => printStatus(await status())
 }
 
 const command = commands[process.argv[2]]
 if (!command) {
-  console.error('usage: node stack/cli.mjs up [--cluster] | down | status | kill-kafka-node <id> | restart-kafka-node <id> | kill-redis-node <port> | start-redis-node <port>')
+  console.error('usage: node stack/cli.mjs up [--cluster] | up-no-auto-create | down | status | kill-kafka-node <id> | restart-kafka-node <id> | kill-redis-node <port> | start-redis-node <port>')
   process.exit(2)
 }
 try {

@@ -50,7 +50,17 @@ function localAddress (broker) {
   return { port, controllerPort: Number(process.env.KAFKA_CONTROLLER_PORT) || port + 1 }
 }
 
-function serverProperties ({ port, controllerPort }) {
+/**
+ * The stack's second broker, started only on demand: auto.create.topics.enable=false, as on many
+ * production clusters, for the tests of a call to a topic that does not exist.
+ */
+export const NO_AUTO_CREATE = {
+  name: 'kafka-no-auto-create',
+  address: process.env.KAFKA_NO_AUTO_CREATE_BROKER || '127.0.0.1:9094',
+  dir: join(RUN_DIR, 'kafka-no-auto-create')
+}
+
+function serverProperties ({ port, controllerPort }, dir = KAFKA_DIR, autoCreate = true) {
   return `# Written by stack/kafka.mjs on every start: a single node acting as broker and KRaft controller.
 process.roles=broker,controller
 node.id=1
@@ -60,7 +70,7 @@ advertised.listeners=PLAINTEXT://127.0.0.1:${port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=${join(KAFKA_DIR, 'data')}
+log.dirs=${join(dir, 'data')}
 # One node: internal topics cannot have more replicas, and tests must not wait for rebalances.
 group.initial.rebalance.delay.ms=0
 offsets.topic.replication.factor=1
@@ -70,7 +80,7 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-auto.create.topics.enable=true
+auto.create.topics.enable=${autoCreate}
 num.partitions=1
 # Two cores: fewer threads than the defaults.
 num.network.threads=2
@@ -85,15 +95,15 @@ background.threads=2
  * unless `keepData` is set: then the broker comes back with its topics, groups and offsets, as
  * after a restart (the fault suite's broker-restart scenario).
  */
-export async function startKafka (brokers, log, timeoutMs = 90_000, { keepData = false } = {}) {
+export async function startKafka (brokers, log, timeoutMs = 90_000, { keepData = false, name = 'kafka', dir = KAFKA_DIR, autoCreate = true, heap } = {}) {
   const address = localAddress(brokers[0])
   const state = await launchKafkaNode({
-    dir: KAFKA_DIR,
-    stateName: 'kafka',
+    dir,
+    stateName: name,
     address: brokers[0],
-    properties: serverProperties(address),
+    properties: serverProperties(address, dir, autoCreate),
     clusterId: keepData ? undefined : newClusterId(),
-    heap: process.env.STACK_KAFKA_HEAP_OPTS || '-Xms256m -Xmx512m',
+    heap: heap || process.env.STACK_KAFKA_HEAP_OPTS || '-Xms256m -Xmx512m',
     log
   })
   await waitForKafka(brokers, state, timeoutMs)

@@ -56,7 +56,7 @@ export interface StatusResult {
 }
 
 type Stopped = { action: 'none' | 'stopped' | 'killed', pid?: number, address?: string }
-export type DownResult = Record<'kafka' | 'redis', Stopped> & {
+export type DownResult = Record<'kafka' | 'kafka-no-auto-create' | 'redis', Stopped> & {
   kafkaCluster: Array<Stopped & { id: number }>
   redisCluster: Array<{ action: 'stopped' | 'killed', pid: number, address: string }>
 }
@@ -66,6 +66,7 @@ interface Options { log?: (line: string) => void }
 export function up (options?: Options & { cluster?: boolean }): Promise<UpResult>
 export function killKafkaClusterNode (id: number, options?: Options): Promise<{ id: number, address: string, pid: number, killedAt: number }>
 export function restartKafkaClusterNode (id: number, options?: Options): Promise<{ id: number, address: string, pid: number, startedAt: number, readyAt: number }>
+export function upNoAutoCreate (options?: Options): Promise<{ kafkaBrokers: string[], kafka: ServerInfo }>
 export function down (options?: Options): Promise<DownResult>
 export function restartKafka (options?: Options & { pauseMs?: number }): Promise<ServerInfo>
 export function status (): Promise<StatusResult>

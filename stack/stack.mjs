@@ -1,7 +1,7 @@
 // Brings up, stops and reports the Kafka broker and Redis that the tests and the app run against.
 // Reuses servers that already answer; starts (and later stops) only what is missing.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describeKafka, kafkaBrokers, startKafka, waitForKafka } from './kafka.mjs'
+import { NO_AUTO_CREATE, describeKafka, kafkaBrokers, startKafka, waitForKafka } from './kafka.mjs'
 import { downKafkaCluster, killKafkaNode, restartKafkaNode, statusKafkaCluster, upKafkaCluster } from './kafka-cluster.mjs'
 import { StackError, shown } from './paths.mjs'
 import { clearState, ownedProcess, stopProcess, withLock } from './proc.mjs'
@@ -65,14 +65,35 @@ export async function up ({ log = console.log, cluster = false } = {}) {
   })
 }
 
-/** Stops what `up()` started (the cluster parts included), and nothing else. */
+/**
+ * Makes sure the stack's second broker answers: one with auto.create.topics.enable=false at
+ * KAFKA_NO_AUTO_CREATE_BROKER (default 127.0.0.1:9094, controller on the next port), for tests of
+ * calls to a topic that does not exist. Started on demand with a small heap, reused when it answers;
+ * `down()` stops it.
+ */
+export async function upNoAutoCreate ({ log = console.log } = {}) {
+  const { name, address, dir } = NO_AUTO_CREATE
+  const brokers = [address]
+  return withLock(name, LOCK_TIMEOUT_MS, log, async () => {
+    const owned = mine(name, address)
+    if (await describeKafka(brokers)) return { kafkaBrokers: brokers, kafka: described(address, owned, 'reused') }
+    if (owned) {
+      await waitForKafka(brokers, owned, 90_000)
+      return { kafkaBrokers: brokers, kafka: described(address, owned, 'reused') }
+    }
+    const state = await startKafka(brokers, log, 90_000, { name, dir, autoCreate: false, heapOpts: '-Xms64m -Xmx256m' })
+    return { kafkaBrokers: brokers, kafka: described(address, state, 'started') }
+  })
+}
+
+/** Stops what `up()` (the cluster parts included) and `upNoAutoCreate()` started, and nothing else. */
 export async function down ({ log = console.log } = {}) {
   return withLock('stack', 60_000, log, async () => {
     const result = {}
     result.kafkaCluster = await downKafkaCluster()
     result.redisCluster = await downRedisCluster()
     // Kafka gets time for a clean shutdown; Redis keeps nothing on disk anyway.
-    for (const [name, graceMs] of [['kafka', 20_000], ['redis', 5000]]) {
+    for (const [name, graceMs] of [['kafka', 20_000], [NO_AUTO_CREATE.name, 20_000], ['redis', 5000]]) {
       const owned = ownedProcess(name)
       if (!owned) {
         result[name] = { action: 'none' }

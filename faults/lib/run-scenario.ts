@@ -14,13 +14,20 @@ import { tally } from './tally.js'
 import type { FaultContext, PrivateRedis, RedisClusterControl, Scenario } from './types.js'
 
 /** What every scenario shares: the stack, and the suite's settings. */
-export interface SuiteContext {
+/** A Kafka the scenarios run against: its brokers, and how to create topics there. */
+export interface SuiteKafka {
   kafkaBrokers: string[]
+  createTopics: (topics: Array<[string, number]>) => Promise<void>
+}
+
+export interface SuiteContext extends SuiteKafka {
   redisUrl: string
   redis: Redis
   createTopics: (topics: Array<[string, number]>) => Promise<void>
   /** The 3-broker cluster, when a chosen scenario runs on it (Scenario.kafkaCluster). */
   kafkaCluster?: { brokers: string[], createTopics: (topics: Array<[string, number]>) => Promise<void> }
+  /** The stack's second broker (auto.create.topics.enable=false), started on first use. */
+  noAutoCreateKafka: () => Promise<SuiteKafka>
   /** What the replicas answered closed loop at the start, req/s; undefined when --rate set the load. */
   capacity: number | undefined
   /** Unique per run of the suite: part of every topic, group and key prefix. */
@@ -67,7 +74,8 @@ export function killEverything (): void {
 export async function runScenario (scenario: Scenario, suite: SuiteContext): Promise<ScenarioResult> {
   const wallStarted = performance.now()
   const replicas = scenario.replicas ?? suite.replicas
-  const setup = await prepare(scenario.name, scenarioSuite(scenario, suite), replicas, scenario.appEnv, scenario.privateRedis, scenario.redisCluster === true)
+  const kafka = scenario.kafka === 'no-auto-create' ? { ...suite, ...await suite.noAutoCreateKafka() } : scenarioSuite(scenario, suite)
+  const setup = await prepare(scenario.name, kafka, replicas, scenario.appEnv, scenario.privateRedis, scenario.redisCluster === true)
   const { names, env, secrets } = setup
   const errorSamples: Record<string, string> = {}
   const onErrorBody = (call: Call, body: string) => { errorSamples[`${call.status} ${call.code ?? '-'}`] ??= body }
@@ -102,7 +110,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
       redisServer: setup.redisServer,
       redisUrl: env.REDIS_URL,
       redisCluster: scenario.redisCluster === true ? suite.redisCluster : undefined,
-      kafkaBrokers: scenarioSuite(scenario, suite).kafkaBrokers,
+      kafkaBrokers: kafka.kafkaBrokers,
       ...names,
       secrets,
       durationMs,

@@ -92,6 +92,11 @@ export interface Scenario {
   fixedRate?: number
   /** Extra environment of the app replicas, e.g. `{ REPLY_AFFINITY: 'false' }`. */
   appEnv?: Record<string, string>
+  /**
+   * `no-auto-create`: runs against the stack's second broker (auto.create.topics.enable=false,
+   * started on demand) instead of the stack's, so that a topic nobody created does not exist.
+   */
+  kafka?: 'no-auto-create'
   /** Runs against a Redis of its own (to restart it, or to configure users) instead of the stack's. */
   privateRedis?: PrivateRedis
   /** Runs against the stack's Redis Cluster (127.0.0.1:7001..7006) instead of the single Redis. */

@@ -6,6 +6,7 @@ import { badInput } from './bad-input.js'
 import { hostileRecords } from './hostile-records.js'
 import { kafkaRestart } from './kafka-restart.js'
 import { redisClusterFailover } from './redis-cluster-failover.js'
+import { poisonRequests } from './poison-requests.js'
 import { redisRestart } from './redis-restart.js'
 import { replicaSigkill } from './replica-sigkill.js'
 import { replicasBeyondPartitions } from './replicas-beyond-partitions.js'
@@ -15,4 +16,4 @@ import { subscriberKill } from './subscriber-kill.js'
 import { workerRestart } from './worker-restart.js'
 
 /** The scenarios `npm run test:faults` runs (`--only a,b` picks some). */
-export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, acl, redisClusterFailover, replicasBeyondPartitions]
+export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, poisonRequests, acl, redisClusterFailover, replicasBeyondPartitions]

@@ -85,6 +85,8 @@ export interface ResponderStats {
   expired: number
   /** Requests skipped as malformed (no correlation id or reply topic). */
   malformed: number
+  /** Replies that could not be produced (reply topic missing or forbidden, Kafka unreachable): their callers time out. */
+  unsent: number
 }
 
 /** A running responder. */
@@ -124,7 +126,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) throw new TypeError('createResponder: maxReplyBytes must be a positive integer')
   const log = options.logger ?? silentLog
   const { kafka } = createKafka(options.kafka, log)
-  const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0 }
+  const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0, unsent: 0 }
 
   const batcher = BatchingProducer.create(kafka, knownPartitionsOnly, { maxBatchBytes: maxReplyBytes })
   const producer = batcher.producer
@@ -241,6 +243,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
           held = false
         }
         answer(topic, partition, message, handled).catch((err: Error) => {
+          stats.unsent++
           log.error({ err, topic, partition, offset: message.offset }, 'could not produce a reply')
         }).finally(() => {
           handled()

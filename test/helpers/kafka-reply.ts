@@ -14,16 +14,16 @@ export interface Names {
   keyPrefix: string
 }
 
-/** Fresh names; creates the request topic and the reply topic with `replyPartitions` partitions. */
-export async function freshTopics (replyPartitions = 1, requestPartitions = 1): Promise<Names> {
+/** Fresh names; creates the request topic and the reply topic with `replyPartitions` partitions (on `brokers`, default the stack's). */
+export async function freshTopics (replyPartitions = 1, requestPartitions = 1, brokers = kafkaBrokers): Promise<Names> {
   const names = {
     requestTopic: uniqueName('req'),
     replyTopic: uniqueName('reply'),
     groupId: uniqueName('group'),
     keyPrefix: uniqueName('kr')
   }
-  await createTopic(names.requestTopic, requestPartitions)
-  await createTopic(names.replyTopic, replyPartitions)
+  await createTopic(names.requestTopic, requestPartitions, brokers)
+  await createTopic(names.replyTopic, replyPartitions, brokers)
   return names
 }
 

@@ -1,6 +1,11 @@
 // Where the test stack runs, and names that keep tests apart from each other.
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
+
+const execFileAsync = promisify(execFile)
 
 /** Same defaults as stack/ (`npm run stack:up`), which tap's `before` script runs. */
 export const kafkaBrokers: string[] = (process.env.KAFKA_BROKERS || '127.0.0.1:9092')
@@ -17,8 +22,8 @@ export function uniqueName (prefix: string): string {
 }
 
 /** Creates a topic and resolves once every partition has a leader (ready to produce to). */
-export async function createTopic (topic: string, numPartitions = 1): Promise<void> {
-  const admin = new Kafka({ clientId: 'test-admin', brokers: kafkaBrokers, logLevel: logLevel.WARN }).admin()
+export async function createTopic (topic: string, numPartitions = 1, brokers = kafkaBrokers): Promise<void> {
+  const admin = new Kafka({ clientId: 'test-admin', brokers, logLevel: logLevel.WARN }).admin()
   await admin.connect()
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true })
@@ -38,4 +43,19 @@ export async function within<T> (ms: number, what: string, promise: Promise<T>):
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * The stack's second broker, with auto.create.topics.enable=false: started on first use (run
+ * through the stack's CLI, as the tap `before` script does), reused afterwards; `npm run
+ * stack:down` stops it. Resolves with its bootstrap address.
+ */
+export async function noAutoCreateBrokers (): Promise<string[]> {
+  const cli = fileURLToPath(new URL('../../stack/cli.mjs', import.meta.url))
+  const { stdout } = await execFileAsync(process.execPath, [cli, 'up-no-auto-create'], {
+    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+  })
+  const line = /^KAFKA_BROKERS=(.+)$/m.exec(stdout)
+  if (line === null) throw new Error(`the stack did not say where its second broker runs:\n${stdout}`)
+  return line[1].split(',')
 }

@@ -1,0 +1,62 @@
+// Calls to a topic that does not exist, on the stack's second broker (auto.create.topics.enable=false).
+import t from 'tap'
+import { Kafka, Partitioners, logLevel } from 'kafkajs'
+import { newCorrelation } from '../plugin/correlation.js'
+import { HEADERS } from '../plugin/protocol.js'
+import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
+import { noAutoCreateBrokers, uniqueName } from './helpers/stack.js'
+import { waitFor } from './helpers/wait.js'
+
+// The first test to run may start that broker (a JVM on two shared cores).
+t.setTimeout(240_000)
+
+const echo = (payload: unknown) => payload
+
+t.test('a call to a missing topic fails alone, before its deadline, with an error naming the topic', async t => {
+  const brokers = await noAutoCreateBrokers()
+  const kafka = { brokers, clientId: 'test-app' }
+  const names = await freshTopics(1, 2, brokers)
+  const app = await startInstance(t, names, { kafka })
+  await startWorker(t, names, echo, { kafka: { brokers, clientId: 'test-worker' } })
+  const missing = uniqueName('missing')
+
+  // Alone, as the topic's first record.
+  const alone = app.kafkaReply.request(missing, { n: -1 }, { timeout: 30_000 })
+  await t.rejects(alone, {
+    code: 'FST_KAFKA_REPLY_TOPIC_UNAVAILABLE',
+    statusCode: 503,
+    message: `Kafka topic "${missing}" cannot be written: UNKNOWN_TOPIC_OR_PARTITION`
+  })
+
+  // Among good calls made in the same turn, once the good topic is known and its calls coalesce.
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }), { n: 1000 })
+  const good = Array.from({ length: 30 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }, { timeout: 30_000 }))
+  const bad = [missing, uniqueName('missing')].map(topic => app.kafkaReply.request(topic, { n: -1 }, { timeout: 30_000 }))
+  const outcomes = await Promise.allSettled([...bad, ...good])
+  for (const [i, outcome] of outcomes.slice(0, 2).entries()) {
+    t.match(outcome, { status: 'rejected', reason: { code: 'FST_KAFKA_REPLY_TOPIC_UNAVAILABLE', message: new RegExp(`"${i === 0 ? missing : 'missing-[0-9a-f]+'}"`) } })
+  }
+  t.same(outcomes.slice(2).map(o => o.status === 'fulfilled' ? o.value : o.reason), Array.from({ length: 30 }, (_, n) => ({ n })), 'every other call answered')
+})
+
+t.test('a request naming a reply topic that does not exist: the responder fails that reply alone', async t => {
+  const brokers = await noAutoCreateBrokers()
+  const names = await freshTopics(1, 1, brokers)
+  const app = await startInstance(t, names, { kafka: { brokers, clientId: 'test-app' } })
+  const worker = await startWorker(t, names, echo, { kafka: { brokers, clientId: 'test-worker' } })
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }), { n: 1000 })
+
+  // A request asking for its reply on a topic that does not exist, beside ordinary calls.
+  const producer = new Kafka({ brokers, clientId: 'test-forger', logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner })
+  await producer.connect()
+  t.teardown(() => producer.disconnect())
+  const correlation = newCorrelation('forger', Date.now() + 30_000)
+  const good = Array.from({ length: 20 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }, { timeout: 30_000 }))
+  await producer.send({
+    topic: names.requestTopic,
+    messages: [{ value: '{"n":-1}', headers: { [HEADERS.correlationId]: correlation.id, [HEADERS.replyTopic]: uniqueName('missing-replies'), [HEADERS.deadline]: String(correlation.deadline) } }]
+  })
+  t.same(await Promise.all(good), Array.from({ length: 20 }, (_, n) => ({ n })), 'every other call answered')
+  await waitFor('the reply to the missing topic to fail', () => worker.stats().unsent === 1)
+  t.match(worker.stats(), { replied: 21, unsent: 1 })
+})
