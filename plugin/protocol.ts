@@ -110,7 +110,10 @@ export function encodeStored (kind: OutcomeKind, consumedBy: string, json: strin
   return `${MARKERS[kind]}${consumedBy}|${json}`
 }
 
-/** Reverses encodeStored; undefined when the value is not one of ours. */
+/**
+ * Reverses encodeStored; undefined when the value is not one of ours. An unknown marker letter is
+ * a layout of a newer version: an `invalid` outcome that says so.
+ */
 export function decodeStored (stored: string): { outcome: ReplyOutcome, consumedBy: string } | undefined {
   const marker = stored[0]
   const bar = stored.indexOf('|')
@@ -121,7 +124,12 @@ export function decodeStored (stored: string): { outcome: ReplyOutcome, consumed
     if (marker === 'R') return { outcome: { ok: true, value: JSON.parse(body) }, consumedBy }
     if (marker === 'E') return { outcome: { ok: false, error: parseRemoteError(body) }, consumedBy }
     if (marker === 'I') return { outcome: { ok: false, invalid: String(JSON.parse(body)).slice(0, MAX_ERROR_MESSAGE) }, consumedBy }
-  } catch {}
+  } catch {
+    return undefined
+  }
+  // The marker is the stored layout's version: one this version does not know was written by a
+  // newer replica during a rolling deploy. The call fails now (502) rather than at its deadline.
+  if (/^[A-Z]$/.test(marker)) return { outcome: { ok: false, invalid: `the reply was stored by a newer version of fastify-kafka-reply (marker ${marker})` }, consumedBy }
   return undefined
 }
 
