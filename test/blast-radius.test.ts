@@ -2,6 +2,9 @@ import t from 'tap'
 import { errors } from '../plugin/index.js'
 import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
 
+/** A deadline no call here should reach, on a loaded machine: these tests are about which calls fail, not when. */
+const LONG = { timeout: 30_000 }
+
 /** Over the stack broker's message.max.bytes (1 MB by default). */
 const TWO_MB = 'x'.repeat(2 * 1024 * 1024)
 
@@ -22,7 +25,7 @@ t.test('a payload over maxRequestBytes: 413 at once, never published; the calls 
   const seen: number[] = []
   await startWorker(t, names, echo(seen))
 
-  const calls = Array.from({ length: 20 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }))
+  const calls = Array.from({ length: 20 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }, LONG))
   const big = app.kafkaReply.request(names.requestTopic, { n: -1, blob: TWO_MB })
   await t.rejects(big, { code: 'FST_KAFKA_REPLY_PAYLOAD_TOO_LARGE', statusCode: 413, message: /2097\d+ bytes, maxRequestBytes is 1000000/ })
   t.ok(await big.catch(err => err instanceof errors.PAYLOAD_TOO_LARGE), 'exported as errors.PAYLOAD_TOO_LARGE')
@@ -45,10 +48,10 @@ t.test('one record the broker refuses in a coalesced send fails alone: 50 caller
   const seen: number[] = []
   await startWorker(t, names, echo(seen))
   // The topic's first record goes out on its own (see BatchingProducer); then calls coalesce.
-  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }), { n: 1000 })
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }, LONG), { n: 1000 })
 
-  const calls = Array.from({ length: 50 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }))
-  const big = app.kafkaReply.request(names.requestTopic, { n: -1, blob: TWO_MB })
+  const calls = Array.from({ length: 50 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }, LONG))
+  const big = app.kafkaReply.request(names.requestTopic, { n: -1, blob: TWO_MB }, LONG)
   const [bigOutcome, ...outcomes] = await Promise.allSettled([big, ...calls])
   t.match(bigOutcome, { status: 'rejected', reason: { code: 'FST_KAFKA_REPLY_PAYLOAD_TOO_LARGE', statusCode: 413, message: /broker refused it \(MESSAGE_TOO_LARGE\)/ } })
   t.same(outcomes.filter(o => o.status === 'rejected'), [], 'no other call failed')
@@ -62,9 +65,9 @@ t.test('a reply too large to send: that caller gets a 502 at once, the replies p
       const names = await freshTopics(1)
       const app = await startInstance(t, names)
       const worker = await startWorker(t, names, echo([]), { maxReplyBytes })
-      t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }), { n: 1000 })
+      t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }, LONG), { n: 1000 })
 
-      const calls = Array.from({ length: 30 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n, big: n === 7 }, { timeout: 20_000 }))
+      const calls = Array.from({ length: 30 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n, big: n === 7 }, LONG))
       const outcomes = await Promise.allSettled(calls)
       t.match(outcomes[7], { status: 'rejected', reason: { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', statusCode: 502, remoteCode: 'REPLY_TOO_LARGE', message: /the reply is too large to send/ } })
       const others = outcomes.filter((_, n) => n !== 7)

@@ -29,7 +29,7 @@ t.test('a call to a missing topic fails alone, before its deadline, with an erro
   })
 
   // Among good calls made in the same turn, once the good topic is known and its calls coalesce.
-  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }), { n: 1000 })
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }, { timeout: 30_000 }), { n: 1000 })
   const good = Array.from({ length: 30 }, (_, n) => app.kafkaReply.request(names.requestTopic, { n }, { timeout: 30_000 }))
   const bad = [missing, uniqueName('missing')].map(topic => app.kafkaReply.request(topic, { n: -1 }, { timeout: 30_000 }))
   const outcomes = await Promise.allSettled([...bad, ...good])
@@ -44,7 +44,7 @@ t.test('a request naming a reply topic that does not exist: the responder fails 
   const names = await freshTopics(1, 1, brokers)
   const app = await startInstance(t, names, { kafka: { brokers, clientId: 'test-app' } })
   const worker = await startWorker(t, names, echo, { kafka: { brokers, clientId: 'test-worker' } })
-  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }), { n: 1000 })
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }, { timeout: 30_000 }), { n: 1000 })
 
   // A request asking for its reply on a topic that does not exist, beside ordinary calls.
   const producer = new Kafka({ brokers, clientId: 'test-forger', logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner })
