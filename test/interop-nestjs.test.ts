@@ -75,5 +75,5 @@ t.test('NestJS ClientKafka callers served by the responder: lastValueFrom comple
   const failed = await within(10_000, 'the failed call to error', nest.call(`0 ${JSON.stringify({ n: 7, fail: true })}`))
   t.equal(failed.kind, 'error')
   t.same(JSON.parse(failed.rest), { message: 'no 7', code: 'CONFLICT', statusCode: 409 }, 'the observable errors with the responder\'s error')
-  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0 })
+  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, unsent: 0 })
 })

@@ -77,5 +77,5 @@ t.test('Spring ReplyingKafkaTemplate callers served by the responder: binary ids
   const failed: SpringResult = await spring.call('group', names.requestTopic, { n: 7, fail: true })
   t.ok('error' in failed, 'a failed handler completes the Spring call exceptionally (with a reply error checker)')
   t.match('error' in failed ? failed.error : '', /"message":"no 7".*"statusCode":409/)
-  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0 })
+  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, unsent: 0 })
 })
