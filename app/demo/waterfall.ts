@@ -76,7 +76,9 @@ export async function traceOneRequest (ctx: DemoContext, files: string[]): Promi
   for (let n = 0; n < 16 && traced === undefined; n++) {
     const traceId = randomBytes(16).toString('hex')
     const traceparent = `00-${traceId}-${randomBytes(8).toString('hex')}-01`
-    const answer = await exchange(replicas[n % replicas.length].port!, 'POST', '/quotes', QUOTE, { traceparent })
+    // Always the same replica: alternating replicas can keep step with the worker's round-robin
+    // choice of reply partition, so that every reply lands on its own caller's partition.
+    const answer = await exchange(replicas[0].port!, 'POST', '/quotes', QUOTE, { traceparent })
     if (answer.status === 200 && answer.path === 'redis') traced = { exchange: answer, traceId }
     seen.push(`${answer.status} ${answer.path}`)
   }

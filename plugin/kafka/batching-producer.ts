@@ -189,7 +189,10 @@ export class BatchingProducer {
     }
     this.#probing.set(item.topic, [])
     this.#probes++
-    this.#sendIsolated(this.#probe, [item]).finally(() => {
+    // A scoped record (see send()) is probed inside its scope too: the first call to a topic is traced like the rest.
+    const probe = () => this.#sendIsolated(this.#probe, [item])
+    const probing = item.scope === undefined ? probe() : item.scope(probe)
+    probing.finally(() => {
       this.#probes--
       const arrived = this.#probing.get(item.topic) ?? []
       this.#probing.delete(item.topic)
