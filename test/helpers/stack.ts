@@ -26,7 +26,17 @@ export async function createTopic (topic: string, numPartitions = 1, brokers = k
   const admin = new Kafka({ clientId: 'test-admin', brokers, logLevel: logLevel.WARN }).admin()
   await admin.connect()
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true })
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: false })
+    // kafkajs's waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy broker still
+    // answers just after creating the topic: look until every partition has a leader instead.
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const partitions = await admin.fetchTopicMetadata({ topics: [topic] })
+        .then(({ topics }) => topics[0]?.partitions ?? [], () => [])
+      if (partitions.length === numPartitions && partitions.every(p => p.leader >= 0)) return
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: not every partition had a leader 30 s after its creation`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
   } finally {
     await admin.disconnect()
   }
