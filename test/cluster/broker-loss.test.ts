@@ -78,18 +78,19 @@ const roles: Array<[Role, string]> = [
   ['coordinator', 'the broker coordinating the reply group (and the worker\'s group)']
 ]
 
-// Seen once after the coordinator kill's known outage (issue 13): every check had run and every
-// client had closed, yet something kept the file's process alive until tap's timeout. Name what is
-// left and end the process rather than wait out the timeout.
-t.teardown(() => {
-  setTimeout(() => {
-    console.error(`# still open 15 s after the last test: ${process.getActiveResourcesInfo().join(', ')}`)
-    process.exit()
-  }, 15_000).unref()
-})
+// Seen after the coordinator kill's known defects (issue 13): every check had run and every
+// client had closed, yet something kept the file's process alive until tap's timeout. 15 s after
+// a test ends with no next one started, name what is left and end the process.
+let exitTimer: NodeJS.Timeout | undefined
+const exitIfStuck = () => setTimeout(() => {
+  console.error(`# still open 15 s after the last test: ${process.getActiveResourcesInfo().join(', ')}`)
+  process.exit()
+}, 15_000).unref()
 
 for (const [role, what] of roles) {
   t.test(`${what} is SIGKILLed under load: 0 crossed, 0 lost, only 200/503/504, every call answered again`, async t => {
+    clearTimeout(exitTimer)
+    t.teardown(() => { exitTimer = exitIfStuck() })
     const admin = await clusterAdmin()
     const { victim, replyLeaders, requestLeaders, coordinator, groupId } = await place(admin, role)
     const names = { requestTopic: uniqueName('req'), replyTopic: uniqueName('reply'), groupId, keyPrefix: uniqueName('kr') }
