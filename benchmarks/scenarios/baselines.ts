@@ -1,4 +1,14 @@
-import type { Scenario } from './types.js'
+import type { Scenario, ScenarioContext } from './types.js'
+
+/** A request and a reply topic of one partition each, and the benchmarks' worker on the request topic. */
+async function topicsAndWorker (ctx: ScenarioContext) {
+  const requestTopic = ctx.unique('bench-req')
+  const replyTopic = ctx.unique('bench-reply')
+  await ctx.createTopic(requestTopic, 1)
+  await ctx.createTopic(replyTopic, 1)
+  const worker = await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') })
+  return { requestTopic, replyTopic, worker }
+}
 
 export const httpCeiling: Scenario = {
   name: 'http-ceiling',
@@ -13,11 +23,7 @@ export const kafkaFloor: Scenario = {
   name: 'kafka-floor',
   description: 'the same request-reply with kafkajs alone, no HTTP and no Redis: the transport\'s floor',
   async start (ctx) {
-    const requestTopic = ctx.unique('bench-req')
-    const replyTopic = ctx.unique('bench-reply')
-    await ctx.createTopic(requestTopic, 1)
-    await ctx.createTopic(replyTopic, 1)
-    const worker = await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') })
+    const { requestTopic, replyTopic, worker } = await topicsAndWorker(ctx)
     const client = await ctx.start('app-1', 'kafka-floor', { REQUEST_TOPIC: requestTopic, REPLY_TOPIC: replyTopic, GROUP_ID: ctx.unique('bench-floor') })
     return {
       processes: [client, worker],
@@ -37,11 +43,7 @@ export const httpKafkaBare: Scenario = {
   name: 'http-kafka-bare',
   description: 'a hand-written bridge: one Fastify route and kafkajs, replies from its own reply topic resolved in an in-memory map (no plugin, no Redis)',
   async start (ctx) {
-    const requestTopic = ctx.unique('bench-req')
-    const replyTopic = ctx.unique('bench-reply')
-    await ctx.createTopic(requestTopic, 1)
-    await ctx.createTopic(replyTopic, 1)
-    const worker = await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') })
+    const { requestTopic, replyTopic, worker } = await topicsAndWorker(ctx)
     try {
       const app = await ctx.start('app-1', 'http-kafka-bare', { REQUEST_TOPIC: requestTopic, REPLY_TOPIC: replyTopic, GROUP_ID: ctx.unique('bench-bare') })
       return { targets: [`http://127.0.0.1:${app.port!}/call`], processes: [app, worker], stop: async () => { await Promise.all([app.stop(), worker.stop()]) } }
