@@ -8,6 +8,7 @@ import { createLogger } from '../worker/log.js'
 import { startWorker } from '../worker/worker.js'
 import { freshTopics } from './helpers/kafka-reply.js'
 import { kafkaBrokers, redisUrl } from './helpers/stack.js'
+import { waitFor } from './helpers/wait.js'
 
 const TIMEOUT_MS = 800
 
@@ -96,6 +97,8 @@ t.test('a body that violates the schema is a 400 and nothing reaches Kafka', asy
   // A valid call afterwards: had any refused one been published, it would have gone out first.
   t.equal((await quote({ sku: 'MS-202', quantity: 1, customerId: 'cust-42' })).statusCode, 200)
   t.equal(app.kafkaReply.stats().sent, sent + 1, 'only the valid request was published')
+  // The worker counts a reply once the broker acknowledged it, which the caller may not wait for.
+  await waitFor('the worker to count its reply', () => worker.stats().replied + worker.stats().failed >= handled + 1).catch(() => {})
   t.equal(worker.stats().replied + worker.stats().failed, handled + 1, 'the worker received only the valid request')
 })
 

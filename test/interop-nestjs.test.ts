@@ -8,6 +8,7 @@ import { callEcho, twoInstances } from './helpers/interop.js'
 import { freshTopics, startWorker } from './helpers/kafka-reply.js'
 import { startLinePeer } from './helpers/line-peer.js'
 import { createTopic, kafkaBrokers, uniqueName, within } from './helpers/stack.js'
+import { waitFor } from './helpers/wait.js'
 
 // One peer for the whole file: a Nest process and its consumer groups start slowly when the two cores are busy.
 t.setTimeout(240_000)
@@ -75,5 +76,7 @@ t.test('NestJS ClientKafka callers served by the responder: lastValueFrom comple
   const failed = await within(10_000, 'the failed call to error', nest.call(`0 ${JSON.stringify({ n: 7, fail: true })}`))
   t.equal(failed.kind, 'error')
   t.same(JSON.parse(failed.rest), { message: 'no 7', code: 'CONFLICT', statusCode: 409 }, 'the observable errors with the responder\'s error')
+  // The responder counts a reply once the broker acknowledged it, which the caller may not wait for.
+  await waitFor('the responder to count every reply', () => worker.stats().replied + worker.stats().failed >= count + 1).catch(() => {})
   t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, unsent: 0 })
 })

@@ -7,6 +7,7 @@ import { callEcho, twoInstances } from './helpers/interop.js'
 import { freshTopics, startWorker } from './helpers/kafka-reply.js'
 import { startSpringPeer, type SpringResult } from './helpers/spring-peer.js'
 import { createTopic, uniqueName } from './helpers/stack.js'
+import { waitFor } from './helpers/wait.js'
 
 // One peer for the whole file: the JVM starts in a few seconds on an idle machine, far slower when the two cores are busy.
 t.setTimeout(300_000)
@@ -77,5 +78,7 @@ t.test('Spring ReplyingKafkaTemplate callers served by the responder: binary ids
   const failed: SpringResult = await spring.call('group', names.requestTopic, { n: 7, fail: true })
   t.ok('error' in failed, 'a failed handler completes the Spring call exceptionally (with a reply error checker)')
   t.match('error' in failed ? failed.error : '', /"message":"no 7".*"statusCode":409/)
+  // The responder counts a reply once the broker acknowledged it, which the caller may not wait for.
+  await waitFor('the responder to count every reply', () => worker.stats().replied + worker.stats().failed >= count + 1).catch(() => {})
   t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, unsent: 0 })
 })

@@ -57,6 +57,6 @@ t.test('a request naming a reply topic that does not exist: the responder fails 
     messages: [{ value: '{"n":-1}', headers: { [HEADERS.correlationId]: correlation.id, [HEADERS.replyTopic]: uniqueName('missing-replies'), [HEADERS.deadline]: String(correlation.deadline) } }]
   })
   t.same(await Promise.all(good), Array.from({ length: 20 }, (_, n) => ({ n })), 'every other call answered')
-  await waitFor('the reply to the missing topic to fail', () => worker.stats().unsent === 1)
+  await waitFor('the reply to the missing topic to fail and the others to be counted', () => worker.stats().unsent === 1 && worker.stats().replied >= 21).catch(() => {})
   t.match(worker.stats(), { replied: 21, unsent: 1 })
 })

@@ -94,7 +94,7 @@ t.test('the responder answers a Spring-like caller: binary correlation id echoed
     topic: names.requestTopic,
     messages: [{ value: '{"n":1}', headers: { [HEADERS.correlationId]: id, [HEADERS.replyTopic]: names.replyTopic, [HEADERS.replyPartition]: int32(1) } }]
   })
-  await waitFor('the reply', () => replies.length === 1)
+  await waitFor('the reply, counted by the responder', () => replies.length === 1 && worker.stats().replied === 1)
   const [{ partition, message }] = replies
   t.equal(partition, 1, 'on the partition the 4-byte header named')
   t.same(message.headers![HEADERS.correlationId], id, 'the id\'s bytes, unchanged')
@@ -144,7 +144,7 @@ t.test('the responder: the hint before kafka_replyPartition; a partition the rep
       { value: '{}', headers: headers('int-too-high', { [HEADERS.replyPartition]: int32(40) }) }
     ]
   })
-  await waitFor('three replies', () => replies.length === 3)
+  await waitFor('three replies, counted by the responder', () => replies.length === 3 && worker.stats().replied === 3)
   const partitionOf = (id: string) => replies.find(r => r.message.headers![HEADERS.correlationId]!.toString() === id)?.partition
   t.equal(partitionOf('hinted'), 0, 'the hint wins over kafka_replyPartition')
   t.ok([0, 1].includes(partitionOf('hint-too-high')!), 'a missing partition: replied elsewhere, not dropped')
@@ -168,7 +168,7 @@ t.test('the responder skips a request without a deadline older than maxRequestAg
     ]
   })
   const { worker } = await echoWorker(t, names.requestTopic, names.groupId, { maxRequestAge: 60_000 })
-  await waitFor('two replies and one skipped request', () => replies.length === 2 && worker.stats().expired === 1)
+  await waitFor('two replies and one skipped request', () => replies.length === 2 && worker.stats().replied === 2 && worker.stats().expired === 1)
   t.same(replies.map(r => r.message.headers![HEADERS.correlationId]!.toString()).sort(), ['fresh', 'old-with-deadline'],
     'an old request is answered when its deadline says the caller still waits')
   t.same(worker.stats(), { replied: 2, failed: 0, expired: 1, malformed: 0, unsent: 0 })
