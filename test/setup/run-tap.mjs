@@ -1,13 +1,16 @@
 // Runs tap with its usual output, then ends with the one plain line CI reads: `N passed, N failed`.
 // The counts are assertions, taken from tap's raw TAP stream.
 import { spawn } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
 import { Parser } from 'tap-parser'
 
 const root = resolve(import.meta.dirname, '../..')
 const env = { ...process.env, PATH: `${join(root, 'node_modules/.bin')}${delimiter}${process.env.PATH}` }
-const args = process.argv.slice(2)
+// --save-coverage=<name>: after the run, keep tap's raw coverage under .tap/coverage-runs/<name>, so
+// that `npm run coverage` can report what several runs (npm test, test:cluster) covered together.
+const saveAs = process.argv.find(arg => arg.startsWith('--save-coverage='))?.slice('--save-coverage='.length)
+const args = process.argv.slice(2).filter(arg => !arg.startsWith('--save-coverage='))
 
 // At a terminal tap prints its human report, and --output-file saves the raw TAP beside it.
 // Elsewhere (CI) tap prints raw TAP itself, and --output-file would print it twice: read stdout instead.
@@ -46,6 +49,12 @@ for (const [event, result] of Parser.parse(raw, { flat: true })) {
   else failed++
 }
 if (code !== 0 && failed === 0) failed = 1 // tap failed with nothing to show for it: still a failure
+
+if (saveAs !== undefined && existsSync(join(root, '.tap/coverage'))) {
+  const saved = join(root, '.tap/coverage-runs', saveAs)
+  rmSync(saved, { recursive: true, force: true })
+  cpSync(join(root, '.tap/coverage'), saved, { recursive: true })
+}
 
 if (skipped) console.log(`\n${skipped} skipped or todo`)
 console.log(`\n${passed} passed, ${failed} failed`)
