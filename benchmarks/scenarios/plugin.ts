@@ -80,6 +80,17 @@ export const pluginAffinity: Scenario = {
   start: ctx => startPlugin(ctx, { loaded: 2, replyPartitions: 2, affinity: true })
 }
 
+/**
+ * The plugin in http-kafka-bare's shape: one replica that consumes its own (only) reply partition,
+ * so every reply resolves in memory. Against http-kafka-bare it shows what the plugin itself costs;
+ * plugin-affinity adds the second replica's own producer, consumer and fetch loop.
+ */
+export const pluginOneReplica: Scenario = {
+  name: 'plugin-one-replica',
+  description: 'the plugin in http-kafka-bare\'s shape: one replica consuming its own reply partition (affinity)',
+  start: ctx => startPlugin(ctx, { loaded: 1, replyPartitions: 1, affinity: true })
+}
+
 export const poll10: Scenario = {
   name: 'poll-10ms',
   description: 'the plugin\'s flow through Redis, but waiting by GET polling every 10 ms (the design this plugin replaces)',
