@@ -10,7 +10,7 @@ import { PendingCalls, type PendingCall } from './pending.js'
 import { StatsCounters, type KafkaReplyStats } from './stats.js'
 import { InstanceDirectory } from './instances.js'
 import { checkReply, type ReplySchema, type StaticOf } from './reply-schema.js'
-import { createKafka } from './kafka/client.js'
+import { createKafka, type KafkaClient } from './kafka/client.js'
 import { BatchingProducer } from './kafka/batching-producer.js'
 import { brokerErrorType, isTooLarge, isTopicUnwritable } from './kafka/produce-errors.js'
 import { ReplyConsumer } from './kafka/reply-consumer.js'
@@ -75,6 +75,7 @@ export class KafkaReply {
   #batcher: BatchingProducer | undefined
   #consumer: ReplyConsumer | undefined
   #instances: InstanceDirectory | undefined
+  #kafka: KafkaClient | undefined
   #nextPartition = 0
 
   /** @internal `createHandOver` is a seam for benchmarks that measure other ways of waiting. */
@@ -120,7 +121,7 @@ export class KafkaReply {
 
   async #connect (): Promise<void> {
     const options = this.#options
-    const { kafka } = createKafka(options.kafka, this.#log)
+    const { kafka } = this.#kafka = createKafka(options.kafka, this.#log)
 
     await this.#handOver.connect()
     this.#stillStarting()
@@ -263,6 +264,8 @@ export class KafkaReply {
       this.#closeProducer()
     ])
     results.push(...await this.#handOver.close())
+    const leftOpen = this.#kafka?.destroySockets() ?? 0
+    if (leftOpen > 0) this.#log.debug({ sockets: leftOpen }, 'closed Kafka connections kafkajs left open')
     this.#state = 'closed'
     for (const result of results) {
       if (result.status === 'rejected') this.#log.warn({ err: result.reason }, 'error while closing fastify-kafka-reply')

@@ -125,7 +125,8 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   const maxReplyBytes = options.maxReplyBytes ?? 1_000_000
   if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) throw new TypeError('createResponder: maxReplyBytes must be a positive integer')
   const log = options.logger ?? silentLog
-  const { kafka } = createKafka(options.kafka, log)
+  const client = createKafka(options.kafka, log)
+  const { kafka } = client
   const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0, unsent: 0 }
 
   const batcher = BatchingProducer.create(kafka, knownPartitionsOnly, { maxBatchBytes: maxReplyBytes })
@@ -263,6 +264,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   if (!ok) {
     clearInterval(committer)
     await Promise.allSettled([consumer.disconnect(), batcher.disconnect()])
+    client.destroySockets()
     throw new Error(`createResponder: the consumer did not join group "${options.groupId}" within readyTimeout (${readyTimeout} ms)`)
   }
 
@@ -281,6 +283,8 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       await consumer.disconnect()
       await batcher.idle()
       await batcher.disconnect()
+      const leftOpen = client.destroySockets()
+      if (leftOpen > 0) log.debug({ sockets: leftOpen }, 'responder closing: closed Kafka connections kafkajs left open')
       log.debug({}, 'responder closed')
     }
   }
