@@ -32,6 +32,9 @@ t.test('the group protocol: the assigner name and a member metadata of the previ
   t.equal(ASSIGNER_NAME, 'KafkaReplyRoundRobin', 'a renamed assigner would keep old and new replicas out of one group')
   const old = AssignerProtocol.MemberMetadata.encode({ version: 0, topics: ['quotes.replies'], userData: Buffer.from('api-1') })
   t.equal(memberInstanceId(old), 'api-1')
+  const anonymous = AssignerProtocol.MemberMetadata.encode({ version: 0, topics: ['quotes.replies'], userData: Buffer.alloc(0) })
+  t.equal(memberInstanceId(anonymous), undefined, 'a member that announced no instance (another assigner\'s) is none')
+  t.equal(memberInstanceId(Buffer.from([0, 1])), undefined, 'metadata that cannot be read is none')
 })
 
 t.test('the header names of the previous version are unchanged', async t => {
