@@ -2,9 +2,10 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel } from 'kafkajs'
 import { ReplyError } from '../plugin/responder/index.js'
-import { newCorrelation } from '../plugin/correlation.js'
+import { newCorrelation, parseCorrelationId, replyKey } from '../plugin/correlation.js'
 import { HEADERS } from '../plugin/protocol.js'
 import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { rawReplier, readTopic } from './helpers/raw-kafka.js'
 import { kafkaBrokers } from './helpers/stack.js'
 import { gate, waitFor } from './helpers/wait.js'
 
@@ -144,6 +145,38 @@ t.test('malformed reply records are counted and skipped; other calls are unaffec
   t.same(res.json(), { n: 5 })
   t.equal(app.kafkaReply.stats().malformed, hostile.length, 'each hostile record counted')
   t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'no Redis key written for any of them')
+})
+
+t.test('a call the plugin cannot make is refused at once, before anything is published', async t => {
+  const names = await freshTopics(1)
+  const app = await startInstance(t, names)
+  const requests = await readTopic(t, names.requestTopic)
+  const request = app.kafkaReply.request.bind(app.kafkaReply)
+  await t.rejects(request('', {}), { code: 'FST_KAFKA_REPLY_INVALID_CALL', message: /topic must be a non-empty string/ })
+  await t.rejects(request(42 as unknown as string, {}), { code: 'FST_KAFKA_REPLY_INVALID_CALL', message: /topic must be a non-empty string/ })
+  await t.rejects(request(names.requestTopic, undefined), { code: 'FST_KAFKA_REPLY_INVALID_CALL', message: /payload must be JSON-serialisable/ })
+  await t.rejects(request(names.requestTopic, () => 1), { code: 'FST_KAFKA_REPLY_INVALID_CALL', message: /payload must be JSON-serialisable/ })
+  await t.rejects(request(names.requestTopic, {}, { signal: AbortSignal.abort() }), { code: 'FST_KAFKA_REPLY_CANCELLED', statusCode: 499 }, 'a signal aborted already')
+  t.same(app.kafkaReply.stats().pending, 0)
+  // A last call that is published, so that the empty topic says the refused ones were not.
+  await t.rejects(request(names.requestTopic, { n: 1 }, { timeout: 100 }), { code: 'FST_KAFKA_REPLY_TIMEOUT' })
+  await waitFor('the one request published', () => requests.length === 1)
+  t.equal(requests[0].message.value?.toString(), '{"n":1}')
+})
+
+t.test('a value under a call\'s Redis key that is not a stored reply is counted and does not settle the call', async t => {
+  const names = await freshTopics(1)
+  const app = await startInstance(t, names)
+  const redis = redisClient(t)
+  // A replier that never replies; instead something else writes to the key of the call.
+  await rawReplier(t, names.requestTopic, message => {
+    const correlation = parseCorrelationId(message.headers![HEADERS.correlationId]!.toString())!
+    redis.set(replyKey(names.keyPrefix, correlation), 'not a stored reply', 'PX', 5000).catch(() => {})
+    return undefined
+  })
+  await t.rejects(app.kafkaReply.request(names.requestTopic, {}, { timeout: 1500 }), { code: 'FST_KAFKA_REPLY_TIMEOUT' })
+  t.equal(app.kafkaReply.stats().malformed, 1)
+  t.same(await keysUnder(redis, names.keyPrefix), [], 'the value was taken off all the same')
 })
 
 t.test('a worker that sends every reply twice: each call answered once, every second copy counted', async t => {
