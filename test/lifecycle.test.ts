@@ -102,3 +102,14 @@ t.test('a borrowed Redis client is left open on close', async t => {
   t.equal(redis.status, 'ready')
   t.equal(await redis.ping(), 'PONG')
 })
+
+t.test('Redis unreachable at startup: ready() fails at once with the connection error, and nothing is left retrying', async t => {
+  const names = await freshTopics(1)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  // Nothing listens on port 1: the plugin's own client, which it must close again.
+  app.register(kafkaReply, instanceOptions(names, { redis: 'redis://127.0.0.1:1', readyTimeout: 20_000 }))
+  const started = Date.now()
+  await t.rejects(within(10_000, 'ready() to fail', (async () => { await app.ready() })()), { message: /Connection is closed|ECONNREFUSED/ })
+  t.ok(Date.now() - started < 5000, 'not at readyTimeout')
+})
