@@ -8,7 +8,7 @@ import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
 
 /** The suite's thresholds, in percent of plugin/. */
-const THRESHOLDS = { lines: 95, branches: 89, statements: 95, functions: 90 }
+const THRESHOLDS = { lines: 95, branches: 95, statements: 95, functions: 90 }
 
 const root = resolve(import.meta.dirname, '../..')
 const runsDir = join(root, '.tap/coverage-runs')
