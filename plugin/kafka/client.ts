@@ -14,11 +14,16 @@ import type { Log } from '../log.js'
 export const PRODUCER_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, multiplier: 2, retries: 13 }
 
 /**
- * Retries of the consumers (the reply group's members and the responder's). A fetch from a dead
- * leader fails on every retry until the metadata names the new leader; once kafkajs's retries run
- * out the consumer crashes, leaves its group and joins again: a rebalance for every member.
+ * Retries of the consumers (the reply group's members and the responder's), about a minute. A fetch
+ * from a dead leader fails on every retry until the metadata names the new leader. A dead group
+ * coordinator is worse: kafkajs keeps heartbeating and committing to the broker it joined through,
+ * and finds the new coordinator only when that broker answers again (NOT_COORDINATOR: a prompt
+ * rejoin under the same member id) or when its retries run out. Then the consumer crashes and joins
+ * as a new member, and the group waits for the old member's session to expire: with 20 retries
+ * (about 18 s) that stalled the worker's group for 10 to 30 s after a coordinator loss. Fetches go
+ * on meanwhile, so calls are answered while the retries last.
  */
-export const CONSUMER_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, multiplier: 2, retries: 20 }
+export const CONSUMER_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, multiplier: 2, retries: 60 }
 
 /**
  * How old the consumers' metadata may get (kafkajs's default: 5 minutes). A consumer whose fetch
