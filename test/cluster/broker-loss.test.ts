@@ -181,9 +181,10 @@ for (const [role, what] of roles) {
     const beforeRestart = calls.filter(c => c.sentAt >= restartFrom - 2000 && c.sentAt < restartFrom)
     t.ok(beforeRestart.length > 0 && beforeRestart.every(c => c.status === 200), 'answered again before the node came back: every call of the last 2 s answered')
     const returned = calls.filter(c => c.sentAt >= readyAt)
-    // Known defect, open in issue 13: after the group coordinator's broker returns, the groups
-    // sometimes rebalance again and calls fail for 7 to 11 s. Reported as todo until fixed.
-    const knownAfterReturn = role === 'coordinator' ? { todo: 'after the coordinator returns, calls may fail while the groups rebalance again (issue 13)' } : {}
+    // Known, open in issue 13: kafkajs finds a group's new coordinator only when the old one
+    // answers again (NOT_COORDINATOR), so when the killed coordinator returns every member rejoins:
+    // one eager rebalance, in which calls may fail for about 2 s. Reported as todo until solved.
+    const knownAfterReturn = role === 'coordinator' ? { todo: 'after the coordinator returns, the groups rejoin and calls may fail for about 2 s (issue 13)' } : {}
     t.ok(returned.length > 0 && returned.every(c => c.status === 200), `after the node came back: all ${returned.length} calls answered`, knownAfterReturn)
     if (role !== 'coordinator') {
       const during = calls.filter(c => c.sentAt >= killedAt && c.sentAt < electedAt && c.status === 200)
@@ -195,7 +196,7 @@ for (const [role, what] of roles) {
     await check.disconnect()
     const group = (id: string) => groups.find(g => g.groupId === id)
     t.same([group(groupId)?.state, group(groupId)?.members.length], ['Stable', 2], 'the reply group is stable, both replicas in it')
-    t.same([group(`${groupId}-worker`)?.state, group(`${groupId}-worker`)?.members.length], ['Stable', 1], 'the worker\'s group is stable, the worker in it', knownAfterReturn)
+    t.same([group(`${groupId}-worker`)?.state, group(`${groupId}-worker`)?.members.length], ['Stable', 1], 'the worker\'s group is stable, the worker in it')
 
     const latency = (list: Call[]) => median(list.filter(c => c.status === 200).map(c => c.endedAt! - c.sentAt))
     const measured = {
