@@ -6,9 +6,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Redis } from 'ioredis'
 import { RUN_DIR, StackError, shown } from './paths.mjs'
 import { clearState, isAlive, ownedProcess, stopProcess, writeState } from './proc.mjs'
+import { withClient } from './redis.mjs'
 
 export const REDIS_CLUSTER_DIR = join(RUN_DIR, 'redis-cluster')
 export const REDIS_CLUSTER_PORTS = [7001, 7002, 7003, 7004, 7005, 7006]
@@ -24,24 +24,9 @@ export function redisClusterUrls () {
   return REDIS_CLUSTER_PORTS.map(port => `redis://${address(port)}`)
 }
 
-async function onNode (port, fn, timeoutMs = 2000) {
-  const client = new Redis({
-    host: HOST,
-    port,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null
-  })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return await fn(client)
-  } finally {
-    client.disconnect()
-  }
+/** Runs fn on a probe connection of its own to the node on `port`. */
+function onNode (port, fn) {
+  return withClient(`redis://${HOST}:${port}`, fn)
 }
 
 async function answers (port) {

@@ -26,7 +26,8 @@ function connect (url, timeoutMs = 2000) {
   })
 }
 
-async function withClient (url, fn) {
+/** Runs fn on a probe connection of its own to `url` (one attempt, 2 s timeouts), then closes it. */
+export async function withClient (url, fn) {
   const client = connect(url)
   client.on('error', () => {}) // failures surface through the awaited calls
   try {
