@@ -42,6 +42,9 @@ t.test('alongside instrumentation-kafkajs: one traceparent per record, and an un
   const instrumented = () => otel.spans().filter(s => s.instrumentationScope.name.includes('kafkajs') && s.name === `send ${names.requestTopic}`)
   await waitFor('the instrumentation\'s send spans', () => instrumented().length >= 5)
   t.ok(instrumented().length >= 5, 'the instrumentation is active: it recorded its own send spans')
+  // The responder ends its process span once the broker acknowledged the reply, which the caller
+  // may already have consumed.
+  await waitFor('the responder\'s process spans', () => otel.spans().filter(s => s.name === `process ${names.requestTopic}`).length >= 5)
 
   for (const call of calls) {
     t.equal(call.reply, call.n)

@@ -39,6 +39,8 @@ t.test('one trace from the caller\'s span through the handler and back, with the
   t.ok(viaRedis, 'one of the calls was handed over through Redis')
   // The hand-over span ends once the Redis write returned, which may be after the caller got its reply.
   await waitFor('the hand-over span', () => otel.spans().some(s => s.name === `handover ${names.replyTopic}` && s.spanContext().traceId === viaRedis.traceId))
+  // The responder ends its process span once the broker acknowledged the reply, which may also be after.
+  await waitFor('the responder\'s process spans', () => otel.spans().filter(s => s.name === `process ${names.requestTopic}`).length >= calls.length)
 
   for (const call of calls) {
     const spans = otel.spans().filter(s => s.spanContext().traceId === call.traceId)
