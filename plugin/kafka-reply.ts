@@ -139,7 +139,7 @@ export class KafkaReply {
     this.#stillStarting()
 
     const consumer = this.#consumer = new ReplyConsumer(kafka, options, this.#log)
-    const instances = this.#instances = new InstanceDirectory(() => consumer.members(), this.#log)
+    const instances = this.#instances = new InstanceDirectory(() => consumer.members(), this.#log, { forgetAfter: options.maxTimeout })
     consumer.onJoin(() => { instances.refresh().catch(() => {}) })
     await consumer.start(messages => this.#onReplies(messages))
   }

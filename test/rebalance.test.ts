@@ -3,8 +3,12 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import * as net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { Kafka, logLevel, type ISocketFactory } from 'kafkajs'
 import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { kafkaBrokers } from './helpers/stack.js'
 import { gate, waitFor } from './helpers/wait.js'
 
 t.test('a replica stops and another joins while calls wait: every call of the replica that stayed gets its reply', async t => {
@@ -58,4 +62,64 @@ t.test('a replica killed while its calls wait: the replies meant for it expire, 
   const res = await survivor.inject({ method: 'POST', url: '/call', payload: { n: 7 } })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { n: 7 })
+})
+
+/** Kafka connections that can be cut off and restored: while frozen, nothing is written or read. */
+function freezableConnections (): { socketFactory: ISocketFactory, freeze: () => void, thaw: () => void } {
+  const sockets = new Set<net.Socket>()
+  let frozen = false
+  const freeze = (socket: net.Socket) => { socket.cork(); socket.pause() }
+  const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+    const socket = net.connect({ host, port }, onConnect)
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    if (frozen) freeze(socket)
+    return socket
+  }
+  return {
+    socketFactory,
+    freeze: () => { frozen = true; sockets.forEach(freeze) },
+    thaw: () => { frozen = false; sockets.forEach(socket => { socket.uncork(); socket.resume() }) }
+  }
+}
+
+t.test('a replica dropped from the group while its call waits (its heartbeats held back): the member that took its partition hands the reply over', async t => {
+  const names = await freshTopics(2)
+  const release = gate()
+  t.teardown(release.open)
+  let received = false
+  await startWorker(t, names, async payload => {
+    received = true
+    await release.promise
+    return payload
+  })
+  const staying = await startInstance(t, names)
+  const connections = freezableConnections()
+  t.teardown(connections.thaw)
+  const dropped = await startInstance(t, names, {
+    kafka: { brokers: kafkaBrokers, clientId: 'test-app-dropped', socketFactory: connections.socketFactory },
+    consumer: { heartbeatInterval: 500, sessionTimeout: 6000, maxWaitTimeInMs: 100 }
+  })
+  // Its request names its own reply partition (affinity), which the other member takes over.
+  const call = dropped.inject({ method: 'POST', url: '/call?timeout=30000', payload: { n: 1 } })
+  await waitFor('the worker to receive the call', () => received)
+
+  connections.freeze()
+  const admin = new Kafka({ clientId: 'test-admin', brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  t.teardown(() => admin.disconnect())
+  await waitFor('the group to be stable without the frozen member', async () => {
+    const { groups: [group] } = await admin.describeGroups([names.groupId])
+    return group.state === 'Stable' && group.members.length === 1
+  }, 20_000)
+  // The staying member reads the group's members after it rejoined: let that lookup end.
+  await sleep(1000)
+
+  release.open()
+  const res = await call
+  t.equal(res.statusCode, 200, 'the call was answered, not timed out')
+  t.same(res.json(), { n: 1 })
+  t.equal(staying.kafkaReply.stats().handedOver, 1, 'the staying member handed the reply over through Redis')
+  t.equal(staying.kafkaReply.stats().malformed, 0, 'and did not skip it as a reply for an unknown instance')
+  connections.thaw()
 })
