@@ -20,8 +20,8 @@ export class InstanceDirectory {
   readonly #log: Log
   readonly #minInterval: number
   readonly #forgetAfter: number
-  /** Known instance ids, each with when a stable group was first seen without it (undefined: a member). */
-  readonly #known = new Map<string, number | undefined>()
+  /** Known instance ids, each with when a stable group was first seen without it (null: a member). */
+  readonly #known = new Map<string, number | null>()
   #lastRefresh = 0
   #refreshing: Promise<void> | undefined
 
@@ -34,9 +34,9 @@ export class InstanceDirectory {
 
   /** Whether the instance was a member at the last lookup, or left less than `forgetAfter` ms ago (no lookup now). */
   knows (instanceId: string): boolean {
-    if (!this.#known.has(instanceId)) return false
     const missingSince = this.#known.get(instanceId)
-    return missingSince === undefined || Date.now() - missingSince < this.#forgetAfter
+    if (missingSince === undefined) return false
+    return missingSince === null || Date.now() - missingSince < this.#forgetAfter
   }
 
   /** Whether the instance is a member of the group. When the group cannot be read, assumes it is. */
@@ -65,13 +65,13 @@ export class InstanceDirectory {
   async #read (): Promise<void> {
     const now = this.#lastRefresh = Date.now()
     const { stable, instanceIds } = await this.#lookup()
-    for (const id of instanceIds) this.#known.set(id, undefined)
+    for (const id of instanceIds) this.#known.set(id, null)
     // While the group rebalances the member list may be partial: only a stable one shows who left.
     if (!stable) return
     const members = new Set(instanceIds)
     for (const [id, missingSince] of this.#known) {
       if (members.has(id)) continue
-      if (missingSince === undefined) this.#known.set(id, now)
+      if (missingSince === null) this.#known.set(id, now)
       else if (now - missingSince >= this.#forgetAfter) this.#known.delete(id)
     }
   }

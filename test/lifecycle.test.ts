@@ -108,8 +108,9 @@ t.test('Redis unreachable at startup: ready() fails at once with the connection 
   const app = Fastify()
   t.teardown(() => app.close())
   // Nothing listens on port 1: the plugin's own client, which it must close again.
-  app.register(kafkaReply, instanceOptions(names, { redis: 'redis://127.0.0.1:1', readyTimeout: 20_000 }))
+  const readyTimeout = 20_000
+  app.register(kafkaReply, instanceOptions(names, { redis: 'redis://127.0.0.1:1', readyTimeout }))
   const started = Date.now()
   await t.rejects(within(10_000, 'ready() to fail', (async () => { await app.ready() })()), { message: /Connection is closed|ECONNREFUSED/ })
-  t.ok(Date.now() - started < 5000, 'not at readyTimeout')
+  t.ok(Date.now() - started < readyTimeout / 2, 'not at readyTimeout')
 })

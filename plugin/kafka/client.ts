@@ -20,8 +20,9 @@ export const PRODUCER_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, multi
  * and finds the new coordinator only when that broker answers again (NOT_COORDINATOR: a prompt
  * rejoin under the same member id) or when its retries run out. Then the consumer crashes and joins
  * as a new member, and the group waits for the old member's session to expire: with 20 retries
- * (about 18 s) that stalled the worker's group for 10 to 30 s after a coordinator loss. Fetches go
- * on meanwhile, so calls are answered while the retries last.
+ * (about 18 s) that stalled the worker's group for 10 to 30 s after a coordinator loss. kafkajs
+ * heartbeats in its fetch loop, so fetching waits on the dead coordinator until a metadata refresh
+ * drops it (the broker fenced); after that, fetches go on while the retries last.
  */
 export const CONSUMER_RETRY = { initialRetryTime: 100, maxRetryTime: 1000, multiplier: 2, retries: 60 }
 
@@ -77,8 +78,7 @@ export function createKafka (option: KafkaOption, log: Log): KafkaClient {
 /** kafkajs's own socket factory (which it does not export): TLS when `ssl` is set, keep-alive on. */
 const defaultSocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   // `ssl` is what the config said: an options object, `true`, or nothing.
-  const useTls = ![undefined, null, false].includes(ssl as unknown as null)
-  const socket = useTls
+  const socket = ssl
     ? tls.connect(Object.assign({ host, port }, net.isIP(host) === 0 ? { servername: host } : {}, ssl), onConnect)
     : net.connect({ host, port }, onConnect)
   socket.setKeepAlive(true, 60_000)
