@@ -4,5 +4,16 @@ export default [
   ...neostandard({
     ts: true,
     ignores: ['dist/**', 'node_modules/**', 'stack/.cache/**', 'stack/.run/**', '.tap/**', 'benchmarks/results/**']
-  })
+  }),
+  {
+    // The plugin speaks to Kafka through its transport interface (plugin/kafka/transport.ts); each
+    // client library is imported by its own folder only.
+    files: ['plugin/**/*.ts'],
+    ignores: ['plugin/kafka/kafkajs/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'kafkajs', message: 'Only plugin/kafka/kafkajs/ imports kafkajs: use the transport interface (plugin/kafka/transport.ts).' }]
+      }]
+    }
+  }
 ]

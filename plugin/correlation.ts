@@ -14,7 +14,7 @@ export interface Correlation {
   instanceId: string
   /** The caller's deadline, epoch ms. */
   deadline: number
-  /** The part of the Redis key after the instance's hash tag. */
+  /** The id without its instance: what tells the call apart within the instance. */
   requestId: string
 }
 
@@ -45,18 +45,4 @@ export function parseCorrelationId (id: string): Correlation | undefined {
   const deadline = parseInt(match[2], 36)
   if (!Number.isSafeInteger(deadline)) return undefined
   return { id, instanceId: match[1], deadline, requestId: `${match[2]}.${match[3]}` }
-}
-
-/** Redis key of a reply: `<prefix>:{<instanceId>}:<requestId>`; the braces are a cluster hash tag. */
-export function replyKey (prefix: string, correlation: Pick<Correlation, 'instanceId' | 'requestId'>): string {
-  return `${prefix}:{${correlation.instanceId}}:${correlation.requestId}`
-}
-
-/** The keyspace pattern that matches this instance's reply keys, and only them. */
-export function keyspacePattern (db: number, prefix: string, instanceId: string): string {
-  return `__keyspace@${db}__:${escapeGlob(prefix)}:{${instanceId}}:*`
-}
-
-function escapeGlob (text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
 }

@@ -9,6 +9,10 @@ export const errors = {
   ALREADY_REGISTERED: createError('FST_KAFKA_REPLY_ALREADY_REGISTERED', 'fastify-kafka-reply is already registered on this instance', 500),
   /** An option failed validation at registration; the message names the option. */
   INVALID_OPTION: createError('FST_KAFKA_REPLY_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError),
+  /** Startup (the plugin's ready(), or createResponder) did not complete within `readyTimeout`. */
+  READY_TIMEOUT: createError('FST_KAFKA_REPLY_READY_TIMEOUT', '%s was not ready within readyTimeout (%d ms)', 500),
+  /** KafkaReply#start() was called a second time. */
+  ALREADY_STARTED: createError('FST_KAFKA_REPLY_ALREADY_STARTED', 'KafkaReply#start() may be called once', 500),
   /** A call to awaitKafka/request was made with invalid arguments. */
   INVALID_CALL: createError('FST_KAFKA_REPLY_INVALID_CALL', 'Invalid call: %s', 500, TypeError),
   /** Redis does not deliver keyspace notifications for the plugin's keys. */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { errors } from './errors.js'
 import { resolveOptions, type KafkaReplyOptions } from './options.js'
 import { KafkaReply, type CancelHandle, type RequestOptions } from './kafka-reply.js'
-import { kCreateHandOver, type CreateHandOver } from './redis/hand-over.js'
+import { kCreateReplyStore, type CreateReplyStore } from './redis/store.js'
 import { HEADERS } from './protocol.js'
 import type { ReplySchema, StaticOf } from './reply-schema.js'
 
@@ -29,7 +29,7 @@ declare module 'fastify' {
 async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promise<void> {
   if (fastify.hasDecorator('kafkaReply')) throw new errors.ALREADY_REGISTERED()
   const options = resolveOptions(opts)
-  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }), (opts as { [kCreateHandOver]?: CreateHandOver })[kCreateHandOver])
+  const client = new KafkaReply(options, fastify.log.child({ plugin: 'fastify-kafka-reply', instanceId: options.instanceId }), (opts as { [kCreateReplyStore]?: CreateReplyStore })[kCreateReplyStore])
 
   fastify.decorate('kafkaReply', client)
   fastify.decorateReply('awaitKafka', awaitKafka)

@@ -33,21 +33,24 @@ export class InstanceDirectory {
   }
 
   /** Whether the instance was a member at the last lookup, or left less than `forgetAfter` ms ago (no lookup now). */
-  knows (instanceId: string): boolean {
+  isMember (instanceId: string): boolean {
     const missingSince = this.#known.get(instanceId)
     if (missingSince === undefined) return false
     return missingSince === null || Date.now() - missingSince < this.#forgetAfter
   }
 
-  /** Whether the instance is a member of the group. When the group cannot be read, assumes it is. */
-  async isKnown (instanceId: string): Promise<boolean> {
-    if (this.knows(instanceId)) return true
+  /**
+   * Whether the instance is a member of the group, asking the group when isMember() says no (at
+   * most once per `minInterval`). When the group cannot be read, assumes it is.
+   */
+  async confirmMember (instanceId: string): Promise<boolean> {
+    if (this.isMember(instanceId)) return true
     // A lookup under way (after a rebalance, say) may be the one that learns of this instance.
     if (this.#refreshing !== undefined) await this.#refreshing.catch(() => {})
-    if (this.knows(instanceId)) return true
+    if (this.isMember(instanceId)) return true
     if (Date.now() - this.#lastRefresh < this.#minInterval) return false
     const ok = await this.refresh()
-    return !ok || this.knows(instanceId)
+    return !ok || this.isMember(instanceId)
   }
 
   /** Reads the group's members again; false when that failed. */

@@ -1,23 +1,22 @@
-import type { KafkaMessage, Producer } from 'kafkajs'
 import type { Span } from '@opentelemetry/api'
 import { errors } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { Log } from './log.js'
 import { newCorrelation, type Correlation } from './correlation.js'
-import { HEADERS, decodeStored, encodeStored, outcomeKind, type RemoteError, type ReplyRoute, type Settled } from './protocol.js'
+import { withDeadline } from './deadline.js'
+import { checkTarget, encodePayload, publishError, remoteError } from './call-checks.js'
+import { HEADERS, affinityHeaders, type ReplyRoute, type Settled } from './protocol.js'
 import { decodeReply } from './reply-record.js'
+import { instancesToConfirm, routeReply, type DropReason, type RoutingView } from './routing.js'
 import { PendingCalls, type PendingCall } from './pending.js'
-import { StatsCounters, type KafkaReplyStats } from './stats.js'
+import { StatsCounters, type Counter, type KafkaReplyStats } from './stats.js'
 import { InstanceDirectory } from './instances.js'
 import { checkReply, type ReplySchema, type StaticOf } from './reply-schema.js'
-import { createKafka, type KafkaClient } from './kafka/client.js'
-import { BatchingProducer } from './kafka/batching-producer.js'
-import { brokerErrorType, isTooLarge, isTopicUnwritable } from './kafka/produce-errors.js'
-import { ReplyConsumer } from './kafka/reply-consumer.js'
-import { ensureTopic } from './kafka/topics.js'
-import { RedisHandOver, type CreateHandOver, type FoundBy, type HandOverWrite, type WaitingCalls } from './redis/hand-over.js'
+import { createTransport } from './kafka/index.js'
+import type { ConsumedBatch, GroupConsumer, KafkaTransport, RecordProducer } from './kafka/transport.js'
+import { RedisReplyStore } from './redis/redis-store.js'
+import type { Arrival, CreateReplyStore, HandOver, HandOverOutcome, ReplyStore } from './redis/store.js'
 import { CallTelemetry, endSpan, type CallTrace } from './telemetry/calls.js'
-import { sendBatchIsWrapped } from './telemetry/attributes.js'
 
 /** Options of one call. */
 export interface RequestOptions {
@@ -56,9 +55,12 @@ const CLOCK_SKEW = 5000
 
 type State = 'new' | 'starting' | 'ready' | 'closing' | 'closed'
 
+const defaultStore: CreateReplyStore = (...args) => new RedisReplyStore(...args)
+
 /**
  * Request-reply over Kafka for one instance: publishes requests, consumes its share of the shared
- * reply group, and hands replies over in memory or through Redis. Usable without Fastify.
+ * reply group, and hands replies over in memory or through the reply store (Redis). Usable
+ * without Fastify.
  */
 export class KafkaReply {
   /** This instance's id: part of every correlation id and of its Redis keys. */
@@ -67,81 +69,81 @@ export class KafkaReply {
   readonly #log: Log
   readonly #stats = new StatsCounters()
   readonly #pending = new PendingCalls(call => this.#onDeadline(call))
-  readonly #localRoute: ReplyRoute
-  readonly #handOver: RedisHandOver
+  readonly #store: ReplyStore
   readonly #telemetry: CallTelemetry
   #state: State = 'new'
-  #producer: Producer | undefined
-  #batcher: BatchingProducer | undefined
-  #consumer: ReplyConsumer | undefined
+  #transport: KafkaTransport | undefined
+  #producer: RecordProducer | undefined
+  #consumer: GroupConsumer | undefined
   #instances: InstanceDirectory | undefined
-  #kafka: KafkaClient | undefined
   #nextPartition = 0
 
-  /** @internal `createHandOver` is a seam for benchmarks that measure other ways of waiting. */
-  constructor (options: ResolvedOptions, log: Log, createHandOver: CreateHandOver = (...args) => new RedisHandOver(...args)) {
+  /** @internal `createStore` is a seam for benchmarks that measure other ways of waiting. */
+  constructor (options: ResolvedOptions, log: Log, createStore: CreateReplyStore = defaultStore) {
     this.#options = options
     this.#log = log
     this.instanceId = options.instanceId
-    this.#localRoute = { path: 'memory', consumedBy: options.instanceId }
     this.#telemetry = new CallTelemetry(options.instanceId, options.replyTopic, () => this.stats())
-    const calls: WaitingCalls = {
-      has: id => this.#pending.has(id),
-      list: () => this.#pending.calls().map(call => call.correlation),
-      settle: (id, stored, foundBy) => this.#settleStored(id, stored, foundBy),
-      unclaimed: () => this.#stats.add('unclaimed')
-    }
     const { redis, keyPrefix, configureKeyspaceEvents } = options
-    this.#handOver = createHandOver({ redis, keyPrefix, instanceId: this.instanceId, configureKeyspaceEvents, subscriberName: this.subscriberName }, calls, log)
+    this.#store = createStore({ redis, keyPrefix, instanceId: this.instanceId, configureKeyspaceEvents }, this.#pending, this.#stats, log)
   }
 
   /**
-   * Connects everything and resolves once calls can be answered: producer connected, subscriber
-   * listening, notifications proven to arrive, reply consumer in its group. On failure, closes what
-   * it opened.
+   * Connects everything and resolves once calls can be answered: producer connected, store
+   * listening (notifications proven to arrive), reply consumer in its group. Fails with
+   * FST_KAFKA_REPLY_READY_TIMEOUT after `readyTimeout`; on any failure, closes what it opened.
    */
   async start (): Promise<void> {
-    if (this.#state !== 'new') throw new Error('start() may be called once')
+    if (this.#state !== 'new') throw new errors.ALREADY_STARTED()
     this.#state = 'starting'
     const { readyTimeout } = this.#options
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`fastify-kafka-reply was not ready within readyTimeout (${readyTimeout} ms)`)), readyTimeout)
-    })
     try {
-      await Promise.race([this.#connect(), timedOut])
+      await withDeadline(this.#connect(), readyTimeout, () => { throw new errors.READY_TIMEOUT('fastify-kafka-reply', readyTimeout) })
       this.#state = 'ready'
     } catch (err) {
       await this.close()
       throw err
-    } finally {
-      clearTimeout(timer)
     }
   }
 
   async #connect (): Promise<void> {
     const options = this.#options
-    const { kafka } = this.#kafka = createKafka(options.kafka, this.#log)
+    const transport = this.#transport = createTransport(options.kafka, this.#log)
 
-    await this.#handOver.connect()
+    await this.#store.connect()
     this.#stillStarting()
 
-    await ensureTopic(kafka, options.replyTopic, options.createTopics, options.replyTopicPartitions, options.replyTopicReplicationFactor ?? -1)
+    const topic = await transport.ensureTopic({
+      topic: options.replyTopic,
+      create: options.createTopics,
+      partitions: options.replyTopicPartitions,
+      replicationFactor: options.replyTopicReplicationFactor ?? -1
+    })
+    if (topic === 'missing') throw new errors.TOPIC_MISSING(options.replyTopic)
     this.#stillStarting()
 
-    this.#batcher = BatchingProducer.create(kafka, undefined, { maxBatchBytes: options.maxRequestBytes })
-    this.#producer = this.#batcher.producer
-    this.#telemetry.wrappedProducer = sendBatchIsWrapped(this.#producer)
-    await this.#batcher.connect()
+    const producer = this.#producer = transport.producer({ maxBatchBytes: options.maxRequestBytes })
+    this.#telemetry.wrappedProducer = producer.instrumented
+    await producer.connect()
     this.#stillStarting()
 
-    await this.#handOver.listen()
+    await this.#store.listen(arrival => this.#arrived(arrival))
     this.#stillStarting()
 
-    const consumer = this.#consumer = new ReplyConsumer(kafka, options, this.#log)
+    const consumer = this.#consumer = transport.consumer({
+      groupId: options.groupId,
+      topics: [options.replyTopic],
+      // A group that never committed starts at the beginning, not at "latest": a reply produced
+      // before a new member's first fetch is then still consumed. Old replies are past their
+      // deadline and are dropped as late without touching Redis.
+      fromBeginning: true,
+      instanceId: this.instanceId,
+      commits: 'handled',
+      settings: options.consumer
+    })
     const instances = this.#instances = new InstanceDirectory(() => consumer.members(), this.#log, { forgetAfter: options.maxTimeout })
     consumer.onJoin(() => { instances.refresh().catch(() => {}) })
-    await consumer.start(messages => this.#onReplies(messages))
+    await consumer.start(batch => this.#onReplies(batch))
   }
 
   /** After readyTimeout, start() closes what is open: a step still under way must not open more. */
@@ -173,23 +175,17 @@ export class KafkaReply {
     if (this.#state !== 'ready') throw new errors.CLOSING()
     // Without Redis a reply consumed by another instance could not reach this one: refuse now
     // rather than let the caller wait for its deadline.
-    if (!this.#handOver.live) {
+    if (!this.#store.live) {
       this.#stats.add('unavailable')
       throw new errors.REDIS_UNAVAILABLE()
     }
     const timeout = options.timeout ?? this.#options.timeout
-    if (typeof topic !== 'string' || topic.length === 0) throw new errors.INVALID_CALL('topic must be a non-empty string')
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > this.#options.maxTimeout) {
-      throw new errors.INVALID_CALL(`timeout must be an integer from 1 to maxTimeout (${this.#options.maxTimeout} ms)`)
-    }
+    checkTarget(topic, timeout, this.#options.maxTimeout)
     if (this.#pending.size >= this.#options.maxPending) {
       this.#stats.add('overloaded')
       throw new errors.OVERLOADED(this.#options.maxPending)
     }
-    const value = JSON.stringify(payload)
-    if (value === undefined) throw new errors.INVALID_CALL('payload must be JSON-serialisable')
-    const bytes = Buffer.byteLength(value)
-    if (bytes > this.#options.maxRequestBytes) throw new errors.PAYLOAD_TOO_LARGE(`${bytes} bytes, maxRequestBytes is ${this.#options.maxRequestBytes}`)
+    const value = encodePayload(payload, this.#options.maxRequestBytes)
     const { signal } = options
     if (signal?.aborted === true) throw new errors.CANCELLED()
 
@@ -201,14 +197,12 @@ export class KafkaReply {
     signal?.addEventListener('abort', onAbort, { once: true })
     if (cancelHandle !== undefined) cancelHandle.cancel = onAbort
     this.#publish(topic, value, correlation, options, call)
-    const unwatch = this.#handOver.watch(correlation)
 
     let settled: Settled
     try {
       settled = await waiting
     } finally {
       signal?.removeEventListener('abort', onAbort)
-      unwatch?.()
     }
     call.arrived(settled.route)
     options.onRoute?.(settled.route)
@@ -225,11 +219,6 @@ export class KafkaReply {
     return outcome.value
   }
 
-  /** CLIENT SETNAME of this instance's subscriber connection. */
-  get subscriberName (): string {
-    return `${this.#options.keyPrefix}:subscriber:${this.instanceId}`
-  }
-
   /** Seconds a 503 answer asks the client to wait (Retry-After). */
   get retryAfter (): number {
     return this.#options.retryAfter
@@ -242,7 +231,7 @@ export class KafkaReply {
 
   /** What a readiness check should report. */
   health (): KafkaReplyHealth {
-    const redis = this.#handOver.live
+    const redis = this.#store.live
     const kafka = this.#consumer?.healthy === true
     return { ready: this.#state === 'ready' && redis && kafka, kafka, redis }
   }
@@ -263,9 +252,9 @@ export class KafkaReply {
       this.#consumer?.close(),
       this.#closeProducer()
     ])
-    results.push(...await this.#handOver.close())
-    const leftOpen = this.#kafka?.destroySockets() ?? 0
-    if (leftOpen > 0) this.#log.debug({ sockets: leftOpen }, 'closed Kafka connections kafkajs left open')
+    results.push(...await this.#store.close())
+    const leftOpen = await this.#transport?.close() ?? 0
+    if (leftOpen > 0) this.#log.debug({ sockets: leftOpen }, 'closed Kafka connections the client library left open')
     this.#state = 'closed'
     for (const result of results) {
       if (result.status === 'rejected') this.#log.warn({ err: result.reason }, 'error while closing fastify-kafka-reply')
@@ -273,13 +262,12 @@ export class KafkaReply {
   }
 
   async #closeProducer (): Promise<void> {
-    if (this.#producer === undefined) return
-    // A send still retrying (the broker away) would reconnect after disconnect(): let it end first,
-    // but not for longer than a retry round takes when the broker does not come back.
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([this.#batcher?.idle(), new Promise(resolve => { timer = setTimeout(resolve, PRODUCER_DRAIN_MS) })])
-    clearTimeout(timer)
-    await this.#batcher!.disconnect()
+    const producer = this.#producer
+    if (producer === undefined) return
+    // A send still retrying (the broker away) would reconnect after close: let it end first, but
+    // not for longer than a retry round takes when the broker does not come back.
+    await withDeadline(producer.idle(), PRODUCER_DRAIN_MS, () => undefined)
+    await producer.close()
   }
 
   #publish (topic: string, value: string, correlation: Correlation, options: RequestOptions, call: CallTrace): void {
@@ -288,10 +276,10 @@ export class KafkaReply {
       [HEADERS.correlationId]: correlation.id,
       [HEADERS.replyTopic]: this.#options.replyTopic,
       [HEADERS.deadline]: String(correlation.deadline),
-      ...this.#affinityHeader()
+      ...affinityHeaders(this.#options.affinity, this.#nextReplyPartition())
     }
     const send = call.publish(correlation.id, headers)
-    this.#batcher!.send(topic, { key: options.key, value, headers }, send.scope).then(
+    this.#producer!.send(topic, { key: options.key, value, headers }, send.scope).then(
       () => {
         endSpan(send.span, undefined)
         this.#stats.add('sent')
@@ -305,125 +293,110 @@ export class KafkaReply {
   }
 
   /**
-   * Affinity: ask the worker to reply to a partition this instance consumes, so that the reply
+   * Affinity: the reply partition to ask for, one of this instance's in turn, so that the reply
    * usually resolves in memory. Rebalances and instances without partitions fall back to Redis.
-   * The hint header only this project's responder reads; `kafka_replyPartition` only in the
-   * encoding the user named, since Spring and NestJS read it differently and a misread header
-   * loses the reply.
    */
-  #affinityHeader (): Record<string, string | Buffer> | undefined {
-    const { affinity } = this.#options
-    const partitions = this.#consumer?.partitions
-    if (affinity === false || partitions === undefined || partitions.length === 0) return undefined
-    const partition = partitions[this.#nextPartition++ % partitions.length]
-    const hint = { [HEADERS.replyPartitionHint]: String(partition) }
-    if (affinity === 'spring') return { ...hint, [HEADERS.replyPartition]: int32(partition) }
-    if (affinity === 'nestjs') return { ...hint, [HEADERS.replyPartition]: String(partition) }
-    return hint
+  #nextReplyPartition (): number | undefined {
+    if (this.#options.affinity === false) return undefined
+    const partitions = this.#consumer?.partitions(this.#options.replyTopic) ?? []
+    if (partitions.length === 0) return undefined
+    return partitions[this.#nextPartition++ % partitions.length]
   }
 
   /**
-   * One consumed batch of replies: ours are resolved in memory, others' are written to Redis in
-   * one pipeline (one per node on a cluster). Resolves only when every write succeeded (or, on a
-   * cluster, its deadline passed while its node was down), so the batch's offsets are committed
-   * after the hand-over (at-least-once; `NX` makes a repeated write harmless).
+   * One consumed batch of replies: ours are resolved in memory, others' are handed over through
+   * the store in one go. Resolves only when the store took every hand-over, so the batch's offsets
+   * are committed after it (at-least-once; a repeated hand-over is a harmless duplicate).
    */
-  async #onReplies (messages: KafkaMessage[]): Promise<void> {
-    const now = Date.now()
-    const writes: HandOverWrite[] = []
-    const handovers: Span[] = []
-    for (const message of messages) {
-      const reply = decodeReply(message, this.#options.maxReplyBytes)
-      if (reply === undefined) {
-        this.#stats.add('malformed')
-        continue
-      }
-      const { correlation } = reply
-      if (correlation.instanceId === this.instanceId) {
-        if (this.#pending.settle(correlation.id, { outcome: reply.outcome, route: this.#localRoute })) this.#stats.add('resolvedLocal')
-        else this.#stats.add(correlation.deadline <= now ? 'late' : 'duplicates')
-        continue
-      }
-      if (correlation.deadline <= now) {
-        this.#stats.add('late')
-        continue
-      }
-      // A forged far-future deadline would keep a key alive for long; an unknown instance never reads it.
-      if (correlation.deadline > now + this.#options.maxTimeout + CLOCK_SKEW ||
-          !(this.#instances!.knows(correlation.instanceId) || await this.#instances!.isKnown(correlation.instanceId))) {
-        this.#stats.add('malformed')
-        continue
-      }
-      const ttl = correlation.deadline - now + this.#options.replyGrace
-      writes.push({ correlation, value: encodeStored(outcomeKind(reply.outcome), this.instanceId, reply.json), ttl })
-      const handover = this.#telemetry.handover(message.headers, correlation.id, this.instanceId)
-      if (handover !== undefined) handovers.push(handover)
+  async #onReplies (batch: ConsumedBatch): Promise<void> {
+    const { maxReplyBytes, maxTimeout, replyGrace } = this.#options
+    const replies = batch.records.map(record => decodeReply(record, maxReplyBytes))
+    const instances = this.#instances!
+    const view: RoutingView = {
+      instanceId: this.instanceId,
+      now: Date.now(),
+      latestDeadline: 0,
+      replyGrace,
+      isPending: id => this.#pending.has(id),
+      isMember: id => instances.isMember(id)
     }
-    let outcomes: Awaited<ReturnType<RedisHandOver['write']>>
+    view.latestDeadline = view.now + maxTimeout + CLOCK_SKEW
+    // Instances the directory does not know yet are asked about once each, before routing.
+    const confirmed = new Set<string>()
+    for (const id of instancesToConfirm(replies, view)) {
+      if (await instances.confirmMember(id)) confirmed.add(id)
+    }
+    if (confirmed.size > 0) view.isMember = id => confirmed.has(id) || instances.isMember(id)
+
+    const handOvers: HandOver[] = []
+    const spans: Span[] = []
+    for (const reply of replies) {
+      const route = routeReply(reply, view)
+      if (route.to === 'nowhere') {
+        this.#stats.add(DROPPED[route.reason])
+      } else if (route.to === 'here') {
+        const { correlation, outcome } = route.reply
+        this.#pending.settle(correlation.id, { outcome, route: { path: 'memory', consumedBy: this.instanceId } })
+        this.#stats.add('resolvedLocal')
+      } else {
+        const { correlation, outcome, json, headers } = route.reply
+        handOvers.push({ correlation, outcome, json, ttl: route.ttl })
+        const span = this.#telemetry.handover(headers, correlation.id, this.instanceId)
+        if (span !== undefined) spans.push(span)
+      }
+    }
+    let outcomes: HandOverOutcome[]
     try {
-      outcomes = await this.#handOver.write(writes)
+      outcomes = await this.#store.handOver(handOvers)
     } catch (err) {
-      for (const span of handovers) endSpan(span, undefined, err)
+      for (const span of spans) endSpan(span, undefined, err)
       throw err
     }
-    for (const span of handovers) endSpan(span, undefined)
-    for (const outcome of outcomes) this.#stats.add(WRITE_COUNTER[outcome])
+    for (const span of spans) endSpan(span, undefined)
+    for (const outcome of outcomes) this.#stats.add(HANDED_OVER[outcome])
   }
 
-  /** The deadline passed: look in Redis once more (a lost event), then answer 504. */
+  /** The deadline passed: look in the store once more (a lost notification), then answer 504. */
   #onDeadline (call: PendingCall): void {
     const { correlation } = call
-    this.#handOver.lastLook(correlation).then(found => {
-      if (found) return
+    this.#store.lastLook(correlation).then(arrival => {
+      if (arrival !== undefined && this.#arrived(arrival)) return
       if (this.#pending.fail(correlation.id, new errors.TIMEOUT(call.timeout))) this.#stats.add('timeouts')
     })
   }
 
-  /** A reply read from Redis for call `id`: resolves the call; false when it is malformed or no call waits. */
-  #settleStored (id: string, stored: string, foundBy: FoundBy): boolean {
-    const decoded = decodeStored(stored)
-    if (decoded === undefined) {
+  /** A reply the store found for a call of this instance: settles the call; false when none took it. */
+  #arrived ({ id, reply, foundBy }: Arrival): boolean {
+    if (reply === undefined) {
       this.#stats.add('malformed')
       return false
     }
-    const settled = this.#pending.settle(id, { outcome: decoded.outcome, route: { path: 'redis', consumedBy: decoded.consumedBy } })
+    const settled = this.#pending.settle(id, { outcome: reply.outcome, route: { path: 'redis', consumedBy: reply.consumedBy } })
     if (settled) {
       this.#stats.add('resolvedViaRedis')
-      this.#stats.add(FOUND_BY_COUNTER[foundBy])
+      this.#stats.add(FOUND_BY[foundBy])
     }
     return settled
   }
 }
 
-const WRITE_COUNTER = {
+/** The counter of each reason a consumed reply is dropped. */
+const DROPPED: Record<DropReason, Counter> = {
+  malformed: 'malformed',
+  forged: 'malformed',
+  unknownInstance: 'malformed',
+  late: 'late',
+  duplicate: 'duplicates'
+}
+
+const HANDED_OVER = {
   written: 'handedOver',
   duplicate: 'duplicates',
   late: 'late'
 } as const
 
-const FOUND_BY_COUNTER = {
+const FOUND_BY = {
   notification: 'resolvedByNotification',
   sweep: 'resolvedBySweep',
   lastLook: 'resolvedByLastLook'
 } as const
-
-/** The error a call gets when its request could not be published: its own fault, its topic's, or Kafka's. */
-function publishError (topic: string, err: Error): Error {
-  if (isTooLarge(err)) return new errors.PAYLOAD_TOO_LARGE(`the broker refused it (${brokerErrorType(err)})`, { cause: err })
-  if (isTopicUnwritable(err)) return new errors.TOPIC_UNAVAILABLE(topic, brokerErrorType(err), { cause: err })
-  return new errors.PUBLISH_FAILED({ cause: err })
-}
-
-function remoteError (remote: RemoteError): Error {
-  const error = new errors.REMOTE_ERROR(remote.message) as Error & { statusCode: number, remoteCode?: string }
-  if (remote.statusCode !== undefined) error.statusCode = remote.statusCode
-  if (remote.code !== undefined) error.remoteCode = remote.code
-  return error
-}
-
-/** A 4-byte big-endian int, as Spring Kafka reads `kafka_replyPartition`. */
-function int32 (value: number): Buffer {
-  const bytes = Buffer.alloc(4)
-  bytes.writeInt32BE(value)
-  return bytes
-}

@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
-import type { Kafka, KafkaConfig } from 'kafkajs'
 import type { Redis } from 'ioredis'
 import { isCluster, isClusterOption, type RedisOption } from './redis/client.js'
 import { errors } from './errors.js'
 import { INSTANCE_ID_PATTERN, newInstanceId } from './correlation.js'
-
-const Millis = (description: string) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, description })
+import { checkKafkaOption, type KafkaOption } from './kafka/index.js'
+import { CONSUMER_DEFAULTS } from './kafka/transport.js'
+import { checkSchema, ConsumerSettingsSchema, Millis } from './schemas.js'
 
 /** The plain (non-client) options, checked once at registration. */
 export const OptionsSchema = Type.Object({
@@ -31,18 +30,12 @@ export const OptionsSchema = Type.Object({
   affinity: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('spring'), Type.Literal('nestjs')], {
     description: 'ask workers to reply to a partition this instance consumes: true (this project\'s responder), \'spring\' or \'nestjs\' (also in that replier\'s encoding), false'
   })),
-  consumer: Type.Optional(Type.Object({
-    sessionTimeout: Type.Optional(Millis('kafkajs consumer sessionTimeout')),
-    rebalanceTimeout: Type.Optional(Millis('kafkajs consumer rebalanceTimeout')),
-    heartbeatInterval: Type.Optional(Millis('kafkajs consumer heartbeatInterval')),
-    maxWaitTimeInMs: Type.Optional(Millis('kafkajs consumer maxWaitTimeInMs'))
-  }, { additionalProperties: false }))
+  consumer: Type.Optional(ConsumerSettingsSchema)
 }, { additionalProperties: false })
 
 type PlainOptions = Static<typeof OptionsSchema>
 
-/** How the plugin reaches Kafka: a kafkajs config, or a Kafka client you own. */
-export type KafkaOption = KafkaConfig | { client: Kafka }
+export type { KafkaOption }
 
 /** Options of fastify-kafka-reply. */
 export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'> {
@@ -80,28 +73,13 @@ export const DEFAULTS = {
 } as const
 
 /**
- * kafkajs consumer settings the plugin chooses. maxWaitTimeInMs: a consumer's close() waits for the
- * fetch in flight, which on an idle topic lasts maxWaitTimeInMs (kafkajs's default, 5000 ms, made
- * every rolling restart wait up to 5 s). A fetch returns as soon as a reply arrives whatever this
- * value, so a shorter wait costs only idle fetches: 2 per second per broker instead of 0.2.
- */
-export const CONSUMER_DEFAULTS = {
-  maxWaitTimeInMs: 500
-} as const
-
-/**
  * Validates the options once, at registration. An invalid value is an error that names the
  * option; nothing is silently replaced by a default.
  */
 export function resolveOptions (options: unknown): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new errors.INVALID_OPTION('options', 'expected an object')
-  const first = Value.Errors(OptionsSchema, options).First()
-  if (first !== undefined) {
-    const name = first.path.slice(1).replaceAll('/', '.') || 'options'
-    throw new errors.INVALID_OPTION(name, first.message)
-  }
+  checkSchema(OptionsSchema, options)
   const plain = options as PlainOptions
-  checkKafka(plain.kafka)
+  checkKafkaOption(plain.kafka)
   checkRedis(plain.redis)
   const resolved = {
     ...DEFAULTS,
@@ -113,27 +91,6 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     throw new errors.INVALID_OPTION('timeout', `must not exceed maxTimeout (${resolved.maxTimeout} ms)`)
   }
   return resolved
-}
-
-function checkKafka (kafka: unknown): void {
-  if (typeof kafka !== 'object' || kafka === null) {
-    throw new errors.INVALID_OPTION('kafka', 'expected a kafkajs config ({ brokers, clientId }) or { client }')
-  }
-  if ('client' in kafka) {
-    const client = kafka.client as Partial<Kafka> | null
-    if (typeof client?.producer !== 'function' || typeof client.consumer !== 'function' || typeof client.admin !== 'function') {
-      throw new errors.INVALID_OPTION('kafka.client', 'expected a kafkajs Kafka instance')
-    }
-    return
-  }
-  const { brokers, clientId } = kafka as Partial<KafkaConfig>
-  const brokerList = Array.isArray(brokers) && brokers.length > 0 && brokers.every(b => typeof b === 'string' && b.length > 0)
-  if (!brokerList && typeof brokers !== 'function') {
-    throw new errors.INVALID_OPTION('kafka.brokers', 'expected a non-empty array of "host:port" strings')
-  }
-  if (clientId !== undefined && (typeof clientId !== 'string' || clientId.length === 0)) {
-    throw new errors.INVALID_OPTION('kafka.clientId', 'expected a non-empty string')
-  }
 }
 
 const REDIS_URL = /^rediss?:\/\//

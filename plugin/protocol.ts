@@ -1,3 +1,5 @@
+import type { RecordHeaders } from './kafka/transport.js'
+
 /**
  * The wire protocol between the plugin and a worker: every header either side reads or writes.
  * Names follow Spring Kafka and NestJS where they have one, so their repliers and callers
@@ -38,8 +40,18 @@ export const HEADERS = {
   nestIsDisposed: 'kafka_nest-is-disposed'
 } as const
 
-/** Record headers as kafkajs hands them over. */
-export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>
+export type { RecordHeaders }
+
+/**
+ * Error codes the responder puts in its error replies for failures of its own (a handler's error
+ * carries the handler's code).
+ */
+export const REMOTE_CODES = {
+  /** The handler's result was larger than maxReplyBytes, or the broker refused the reply as too large. */
+  replyTooLarge: 'REPLY_TOO_LARGE',
+  /** The request's payload was not JSON (status 400). */
+  invalidJson: 'INVALID_JSON'
+} as const
 
 /** The error a worker reports in a reply. */
 export interface RemoteError {
@@ -48,7 +60,8 @@ export interface RemoteError {
   statusCode?: number
 }
 
-const MAX_ERROR_MESSAGE = 1024
+/** Longest error message a reply passes on. */
+export const MAX_ERROR_MESSAGE = 1024
 const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/
 
 /** One header as a string; the first value when a header repeats. */
@@ -90,49 +103,6 @@ export type ReplyOutcome =
   | { ok: false, error: RemoteError }
   | { ok: false, invalid: string }
 
-const MARKERS = { reply: 'R', error: 'E', invalid: 'I' } as const
-
-/** Which of the three outcomes a reply is. */
-export type OutcomeKind = keyof typeof MARKERS
-
-/** The kind of an outcome, for encodeStored. */
-export function outcomeKind (outcome: ReplyOutcome): OutcomeKind {
-  if (outcome.ok) return 'reply'
-  return 'error' in outcome ? 'error' : 'invalid'
-}
-
-/**
- * Redis value of a handed-over reply: a marker character (R reply, E error, I invalid), the id of
- * the instance that consumed it, `|`, then the JSON text exactly as the worker wrote it (no second
- * JSON encoding; for an invalid reply, what was wrong as a JSON string).
- */
-export function encodeStored (kind: OutcomeKind, consumedBy: string, json: string): string {
-  return `${MARKERS[kind]}${consumedBy}|${json}`
-}
-
-/**
- * Reverses encodeStored; undefined when the value is not one of ours. An unknown marker letter is
- * a layout of a newer version: an `invalid` outcome that says so.
- */
-export function decodeStored (stored: string): { outcome: ReplyOutcome, consumedBy: string } | undefined {
-  const marker = stored[0]
-  const bar = stored.indexOf('|')
-  if (bar < 1) return undefined
-  const consumedBy = stored.slice(1, bar)
-  const body = stored.slice(bar + 1)
-  try {
-    if (marker === 'R') return { outcome: { ok: true, value: JSON.parse(body) }, consumedBy }
-    if (marker === 'E') return { outcome: { ok: false, error: parseRemoteError(body) }, consumedBy }
-    if (marker === 'I') return { outcome: { ok: false, invalid: String(JSON.parse(body)).slice(0, MAX_ERROR_MESSAGE) }, consumedBy }
-  } catch {
-    return undefined
-  }
-  // The marker is the stored layout's version: one this version does not know was written by a
-  // newer replica during a rolling deploy. The call fails now (502) rather than at its deadline.
-  if (/^[A-Z]$/.test(marker)) return { outcome: { ok: false, invalid: `the reply was stored by a newer version of fastify-kafka-reply (marker ${marker})` }, consumedBy }
-  return undefined
-}
-
 /** How a reply reached the waiting instance. */
 export interface ReplyRoute {
   /** `memory`: the waiting instance consumed the reply itself; `redis`: another instance handed it over. */
@@ -145,4 +115,27 @@ export interface ReplyRoute {
 export interface Settled {
   outcome: ReplyOutcome
   route: ReplyRoute
+}
+
+/** How a call asks the worker to reply to a partition this instance consumes (see RequestOptions and the `affinity` option). */
+export type Affinity = boolean | 'spring' | 'nestjs'
+
+/**
+ * The reply-partition headers of a request. The hint header only this project's responder reads;
+ * `kafka_replyPartition` only in the encoding the user named, since Spring and NestJS read it
+ * differently and a misread header loses the reply.
+ */
+export function affinityHeaders (affinity: Affinity, partition: number | undefined): Record<string, string | Buffer> | undefined {
+  if (affinity === false || partition === undefined) return undefined
+  const hint = { [HEADERS.replyPartitionHint]: String(partition) }
+  if (affinity === 'spring') return { ...hint, [HEADERS.replyPartition]: int32(partition) }
+  if (affinity === 'nestjs') return { ...hint, [HEADERS.replyPartition]: String(partition) }
+  return hint
+}
+
+/** A 4-byte big-endian int, as Spring Kafka reads `kafka_replyPartition`. */
+function int32 (value: number): Buffer {
+  const bytes = Buffer.alloc(4)
+  bytes.writeInt32BE(value)
+  return bytes
 }

@@ -1,4 +1,4 @@
-import type { KafkaMessage } from 'kafkajs'
+import type { ConsumedRecord } from './kafka/transport.js'
 import { parseCorrelationId, type Correlation } from './correlation.js'
 import { HEADERS, headerString, parseRemoteError, type ReplyOutcome } from './protocol.js'
 
@@ -8,6 +8,8 @@ export interface DecodedReply {
   outcome: ReplyOutcome
   /** The reply as JSON text, ready to be stored without a second encoding (for `invalid`, the reason). */
   json: string
+  /** The record's headers (the responder's trace context travels in them). */
+  headers: ConsumedRecord['headers']
 }
 
 const NOT_JSON = 'the reply is not JSON'
@@ -18,8 +20,8 @@ const NOT_JSON = 'the reply is not JSON'
  * as malformed. A value that is not JSON, under a well-formed id, is an `invalid` outcome: its
  * call fails at once (502) rather than at its deadline.
  */
-export function decodeReply (message: KafkaMessage, maxBytes: number): DecodedReply | undefined {
-  const rawId = message.headers?.[HEADERS.correlationId]
+export function decodeReply (message: Pick<ConsumedRecord, 'headers' | 'value'>, maxBytes: number): DecodedReply | undefined {
+  const rawId = message.headers[HEADERS.correlationId]
   if (rawId === undefined || Array.isArray(rawId) || rawId.length > 128) return undefined
   const correlation = parseCorrelationId(rawId.toString())
   if (correlation === undefined) return undefined
@@ -29,12 +31,12 @@ export function decodeReply (message: KafkaMessage, maxBytes: number): DecodedRe
   if (errorHeader !== undefined) {
     if (errorHeader.length > maxBytes) return undefined
     const error = parseRemoteError(errorHeader)
-    return { correlation, outcome: { ok: false, error }, json: JSON.stringify(error) }
+    return { correlation, outcome: { ok: false, error }, json: JSON.stringify(error), headers: message.headers }
   }
   const json = message.value === null || message.value.length === 0 ? 'null' : message.value.toString()
   try {
-    return { correlation, outcome: { ok: true, value: JSON.parse(json) }, json }
+    return { correlation, outcome: { ok: true, value: JSON.parse(json) }, json, headers: message.headers }
   } catch {
-    return { correlation, outcome: { ok: false, invalid: NOT_JSON }, json: JSON.stringify(NOT_JSON) }
+    return { correlation, outcome: { ok: false, invalid: NOT_JSON }, json: JSON.stringify(NOT_JSON), headers: message.headers }
   }
 }

@@ -2,8 +2,8 @@
 // the broker refuses fails alone, whatever topics shared its send, and a burst is cut to maxBatchBytes.
 import t, { type Test } from 'tap'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
-import { BatchingProducer } from '../plugin/kafka/batching-producer.js'
-import { isTooLarge } from '../plugin/kafka/produce-errors.js'
+import { BatchingProducer } from '../plugin/kafka/kafkajs/batching-producer.js'
+import { isTooLarge } from '../plugin/kafka/kafkajs/produce-errors.js'
 import { readTopic } from './helpers/raw-kafka.js'
 import { createTopic, kafkaBrokers, uniqueName } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'

@@ -2,7 +2,9 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel } from 'kafkajs'
 import { ReplyError } from '../plugin/responder/index.js'
-import { newCorrelation, parseCorrelationId, replyKey } from '../plugin/correlation.js'
+import { newCorrelation, parseCorrelationId } from '../plugin/correlation.js'
+import { replyKey } from '../plugin/redis/keys.js'
+import { subscriberName } from '../plugin/redis/redis-store.js'
 import { HEADERS } from '../plugin/protocol.js'
 import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
 import { rawReplier, readTopic } from './helpers/raw-kafka.js'
@@ -106,7 +108,7 @@ t.test('subscriber connections killed while calls wait: the calls still resolve'
   const redis = redisClient(t)
   for (const app of apps) {
     const list = await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub') as string
-    const id = list.split('\n').find(line => line.includes(`name=${app.kafkaReply.subscriberName} `))?.match(/id=(\d+)/)?.[1]
+    const id = list.split('\n').find(line => line.includes(`name=${subscriberName(names.keyPrefix, app.kafkaReply.instanceId)} `))?.match(/id=(\d+)/)?.[1]
     t.ok(id, 'found the instance\'s subscriber connection')
     await redis.client('KILL', 'ID', id!)
   }

@@ -1,25 +1,12 @@
-// The worker-side responder: the options it refuses, and what it answers to requests that a
-// careless producer or an odd handler make.
+// The worker-side responder: what it answers to requests that a careless producer or an odd
+// handler make (the options it refuses: unit/responder-options.test.ts).
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
 import { HEADERS } from '../plugin/protocol.js'
-import { createResponder, type Handler } from '../plugin/responder/index.js'
 import { freshTopics, startWorker } from './helpers/kafka-reply.js'
 import { rawProducer, readTopic } from './helpers/raw-kafka.js'
 import { kafkaBrokers } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'
-
-t.test('createResponder refuses options it cannot run with, before connecting anything', async t => {
-  const kafka = { brokers: ['127.0.0.1:1'] } // nothing listens there: a refusal must not need Kafka
-  const handlers: Record<string, Handler> = { requests: () => null }
-  await t.rejects(createResponder({ kafka, groupId: 'g', handlers: {} }), { name: 'TypeError', message: /handlers must name at least one topic/ })
-  for (const concurrency of [0, -1, 1.5, Number.NaN]) {
-    await t.rejects(createResponder({ kafka, groupId: 'g', handlers, concurrency }), { name: 'TypeError', message: /concurrency must be a positive integer/ }, `concurrency ${concurrency}`)
-  }
-  for (const maxReplyBytes of [0, 2.5]) {
-    await t.rejects(createResponder({ kafka, groupId: 'g', handlers, maxReplyBytes }), { name: 'TypeError', message: /maxReplyBytes must be a positive integer/ }, `maxReplyBytes ${maxReplyBytes}`)
-  }
-})
 
 t.test('odd requests and odd handlers: each gets the reply a caller can act on, malformed ones none', async t => {
   const names = await freshTopics(1)

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import { Kafka, Partitioners, logLevel } from 'kafkajs'
-import { BatchingProducer } from '../../plugin/kafka/batching-producer.js'
+import { BatchingProducer } from '../../plugin/kafka/kafkajs/batching-producer.js'
 import { HEADERS } from '../../plugin/protocol.js'
 import { brokers, need, onStop, ready } from './env.js'
 

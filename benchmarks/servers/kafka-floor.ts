@@ -3,7 +3,7 @@
 // floor is the best kafkajs does, not a strawman. Drives its own load when the harness asks.
 import { randomUUID } from 'node:crypto'
 import { Kafka, Partitioners, logLevel } from 'kafkajs'
-import { BatchingProducer } from '../../plugin/kafka/batching-producer.js'
+import { BatchingProducer } from '../../plugin/kafka/kafkajs/batching-producer.js'
 import { HEADERS } from '../../plugin/protocol.js'
 import { brokers, need, onStop, ready } from './env.js'
 

@@ -2,7 +2,7 @@
 // MODE=notify (the plugin as shipped) or MODE=poll (the busy-polling baseline, POLL_MS apart).
 import Fastify from 'fastify'
 import kafkaReply from '../../plugin/index.js'
-import { pollingBaseline } from '../../plugin/baseline.js'
+import { pollingBaseline } from '../lib/polling-store.js'
 import { brokers, need, onStop, ready } from './env.js'
 
 const requestTopic = need('REQUEST_TOPIC')

@@ -1,17 +1,14 @@
-import type { ICustomPartitioner, KafkaMessage } from 'kafkajs'
-import { Partitioners } from 'kafkajs'
-import { CONSUMER_DEFAULTS, type KafkaOption } from '../options.js'
-import { CONSUMER_METADATA_MAX_AGE, CONSUMER_RETRY, createKafka } from '../kafka/client.js'
-import { BatchingProducer } from '../kafka/batching-producer.js'
-import { isTooLarge } from '../kafka/produce-errors.js'
-import { COMMIT_INTERVAL_MS } from '../kafka/reply-consumer.js'
-import { CompletedOffsets } from '../kafka/completed-offsets.js'
-import { Slots } from '../kafka/slots.js'
-import { HEADERS, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
+import { errors } from '../errors.js'
+import { withDeadline } from '../deadline.js'
+import { createTransport, type KafkaOption } from '../kafka/index.js'
+import { COMMIT_INTERVAL_MS, ProduceError, type ConsumedBatch, type ConsumedRecord, type ConsumerSettings } from '../kafka/transport.js'
+import { HEADERS, REMOTE_CODES, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
 import { correlationText, rawHeader, replyPartition } from './request-headers.js'
+import { checkResponderOptions } from './options.js'
+import { CompletedOffsets } from './completed-offsets.js'
+import { Semaphore } from './semaphore.js'
 import { silentLog, type Log } from '../log.js'
 import { ResponderTelemetry } from '../telemetry/responder.js'
-import { sendBatchIsWrapped } from '../telemetry/attributes.js'
 
 /** Replies handled but not yet acknowledged by the broker, at most (their requests are not committed). */
 const MAX_UNSENT_REPLIES = 1024
@@ -71,8 +68,8 @@ export interface ResponderOptions {
   readyTimeout?: number
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
   logger?: Log
-  /** kafkajs consumer settings (`maxWaitTimeInMs` 500 by default, so that close() is prompt). */
-  consumer?: { sessionTimeout?: number, rebalanceTimeout?: number, heartbeatInterval?: number, maxWaitTimeInMs?: number }
+  /** Consumer settings (`maxWaitTimeInMs` 500 by default, so that close() is prompt). */
+  consumer?: ConsumerSettings
 }
 
 /** Counters of one responder. */
@@ -116,35 +113,30 @@ export class ReplyError extends Error {
  * Resolves once the consumer has joined its group.
  */
 export async function createResponder (options: ResponderOptions): Promise<Responder> {
+  checkResponderOptions(options)
   const topics = Object.keys(options.handlers)
-  if (topics.length === 0) throw new TypeError('createResponder: handlers must name at least one topic')
   const concurrency = options.concurrency ?? 16
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('createResponder: concurrency must be a positive integer')
   const maxRequestAge = options.maxRequestAge ?? 60_000
-  if (!Number.isInteger(maxRequestAge) || maxRequestAge < 1) throw new TypeError('createResponder: maxRequestAge must be a positive integer (ms)')
   const maxReplyBytes = options.maxReplyBytes ?? 1_000_000
-  if (!Number.isInteger(maxReplyBytes) || maxReplyBytes < 1) throw new TypeError('createResponder: maxReplyBytes must be a positive integer')
+  const readyTimeout = options.readyTimeout ?? 30_000
   const log = options.logger ?? silentLog
-  const client = createKafka(options.kafka, log)
-  const { kafka } = client
+  const transport = createTransport(options.kafka, log)
   const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0, unsent: 0 }
 
-  const batcher = BatchingProducer.create(kafka, knownPartitionsOnly, { maxBatchBytes: maxReplyBytes })
-  const producer = batcher.producer
+  const producer = transport.producer({ maxBatchBytes: maxReplyBytes, ignoreMissingPartition: true })
   const telemetry = new ResponderTelemetry()
-  telemetry.wrappedProducer = sendBatchIsWrapped(producer)
-  const consumer = kafka.consumer({
+  telemetry.wrappedProducer = producer.instrumented
+  const consumer = transport.consumer({
     groupId: options.groupId,
-    retry: CONSUMER_RETRY,
-    metadataMaxAge: CONSUMER_METADATA_MAX_AGE,
-    ...CONSUMER_DEFAULTS,
-    ...options.consumer
+    topics,
+    fromBeginning: options.fromBeginning ?? true,
+    commits: 'manual',
+    settings: options.consumer ?? {}
   })
-  const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
 
   /** Runs the handler, calls `handled` once it has settled, then produces the reply. */
-  async function answer (topic: string, partition: number, message: KafkaMessage, handled: () => void): Promise<void> {
-    const headers = message.headers ?? {}
+  async function answer (topic: string, partition: number, message: ConsumedRecord, handled: () => void): Promise<void> {
+    const headers = message.headers
     const rawId = rawHeader(headers, HEADERS.correlationId)
     const replyTopic = headerString(headers, HEADERS.replyTopic)
     if (rawId === undefined || rawId.length === 0 || replyTopic === undefined || replyTopic.length === 0) {
@@ -184,13 +176,13 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
     const toPartition = replyPartition(headers)
     try {
       try {
-        await batcher.send(replyTopic, { value, headers: replyHeaders, partition: toPartition }, scope)
+        await producer.send(replyTopic, { value, headers: replyHeaders, partition: toPartition }, scope)
       } catch (err) {
-        if (failure !== undefined || !isTooLarge(err)) throw err
+        if (failure !== undefined || !(err instanceof ProduceError && err.kind === 'tooLarge')) throw err
         // The broker's limit is below maxReplyBytes: tell the caller rather than leave it to time out.
         failure = tooLarge('the broker refused it')
         const error = JSON.stringify(toRemoteError(failure))
-        await batcher.send(replyTopic, { value: null, headers: { ...replyHeaders, [HEADERS.replyError]: error, [HEADERS.nestError]: error }, partition: toPartition }, scope)
+        await producer.send(replyTopic, { value: null, headers: { ...replyHeaders, [HEADERS.replyError]: error, [HEADERS.nestError]: error }, partition: toPartition }, scope)
       }
     } catch (err) {
       trace.end('publish_failed', err)
@@ -202,70 +194,61 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
 
   // Requests are handed to handlers as they are fetched, up to `concurrency` at once, and the
   // consumer fetches on while they run; offsets are committed every COMMIT_INTERVAL_MS, up to the
-  // first request whose reply is not produced yet. A handler's slot is free once it has returned:
-  // a reply waiting for a partition whose leader died must not hold up the requests whose replies
-  // go elsewhere. Replies waiting for the broker have their own, larger bound.
-  const slots = new Slots(concurrency)
-  const unsent = new Slots(MAX_UNSENT_REPLIES)
+  // first request whose reply is not produced yet. A handler's permit is free once it has
+  // returned: a reply waiting for a partition whose leader died must not hold up the requests
+  // whose replies go elsewhere. Replies waiting for the broker have their own, larger bound.
+  const handlers = new Semaphore(concurrency)
+  const unsent = new Semaphore(MAX_UNSENT_REPLIES)
   const completed = new CompletedOffsets()
-  consumer.on(consumer.events.GROUP_JOIN, () => completed.reset())
+  consumer.onJoin(() => completed.reset())
   let committing: Promise<void> = Promise.resolve()
   // One commit at a time; close() waits for the last one, since a commit still retrying after
-  // disconnect() would open a new connection that nothing closes.
+  // the consumer closed would open a new connection that nothing closes.
   const commit = () => {
-    committing = committing.then(async () => {
-      const offsets = completed.takeCommittable()
-      if (offsets.length > 0) await consumer.commitOffsets(offsets)
-    }).catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
+    committing = committing
+      .then(() => consumer.commit(completed.takeCommittable()))
+      .catch((err: Error) => log.warn({ err }, 'could not commit request offsets'))
     return committing
   }
   const committer = setInterval(commit, COMMIT_INTERVAL_MS).unref()
 
-  await batcher.connect()
-  await consumer.connect()
-  await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true })
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      const { messages, topic, partition } = batch
-      if (messages.length === 0) return
-      const done = completed.start(topic, partition, batch.lastOffset(), messages.length)
-      for (const message of messages) {
-        // Left unresolved, the rest of the batch is fetched again by whoever owns it next.
-        if (!isRunning() || isStale()) return
-        const wait = unsent.acquire()
-        if (wait !== undefined) await wait
-        const slot = slots.acquire()
-        if (slot !== undefined) await slot
-        let held = true
-        const handled = () => {
-          if (held) slots.release()
-          held = false
-        }
-        answer(topic, partition, message, handled).catch((err: Error) => {
-          stats.unsent++
-          log.error({ err, topic, partition, offset: message.offset }, 'could not produce a reply')
-        }).finally(() => {
-          handled()
-          unsent.release()
-          done()
-        })
-        resolveOffset(message.offset)
+  async function onBatch ({ records, topic, partition, lastOffset, stillOwned, taken, heartbeat }: ConsumedBatch): Promise<void> {
+    const done = completed.start(topic, partition, lastOffset, records.length)
+    for (const record of records) {
+      // Left untaken, the rest of the batch is fetched again by whoever owns it next.
+      if (!stillOwned()) return
+      const wait = unsent.acquire()
+      if (wait !== undefined) await wait
+      const permit = handlers.acquire()
+      if (permit !== undefined) await permit
+      let held = true
+      const handled = () => {
+        if (held) handlers.release()
+        held = false
       }
-      await heartbeat()
+      answer(topic, partition, record, handled).catch((err: Error) => {
+        stats.unsent++
+        log.error({ err, topic, partition, offset: record.offset }, 'could not produce a reply')
+      }).finally(() => {
+        handled()
+        unsent.release()
+        done()
+      })
+      taken(record.offset)
     }
-  })
-  const readyTimeout = options.readyTimeout ?? 30_000
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<false>(resolve => { timer = setTimeout(resolve, readyTimeout, false) })
-  const ok = await Promise.race([joined.then(() => true), timedOut])
-  clearTimeout(timer)
-  if (!ok) {
+    await heartbeat()
+  }
+
+  try {
+    await producer.connect()
+    await withDeadline(consumer.start(onBatch), readyTimeout, () => {
+      throw new errors.READY_TIMEOUT(`createResponder (group "${options.groupId}")`, readyTimeout)
+    })
+  } catch (err) {
     clearInterval(committer)
-    await Promise.allSettled([consumer.disconnect(), batcher.disconnect()])
-    client.destroySockets()
-    throw new Error(`createResponder: the consumer did not join group "${options.groupId}" within readyTimeout (${readyTimeout} ms)`)
+    await Promise.allSettled([consumer.close(), producer.close()])
+    await transport.close()
+    throw err
   }
 
   return {
@@ -280,11 +263,11 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       log.debug({}, 'responder closing: committing')
       await commit()
       log.debug({}, 'responder closing: disconnecting')
-      await consumer.disconnect()
-      await batcher.idle()
-      await batcher.disconnect()
-      const leftOpen = client.destroySockets()
-      if (leftOpen > 0) log.debug({ sockets: leftOpen }, 'responder closing: closed Kafka connections kafkajs left open')
+      await consumer.close()
+      await producer.idle()
+      await producer.close()
+      const leftOpen = await transport.close()
+      if (leftOpen > 0) log.debug({ sockets: leftOpen }, 'responder closing: closed Kafka connections the client library left open')
       log.debug({}, 'responder closed')
     }
   }
@@ -292,28 +275,14 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
 
 /** The error reply of a handler result too large to send: the caller's 502. */
 function tooLarge (why: string): Error {
-  return Object.assign(new Error(`the reply is too large to send (${why})`), { code: 'REPLY_TOO_LARGE' })
+  return Object.assign(new Error(`the reply is too large to send (${why})`), { code: REMOTE_CODES.replyTooLarge })
 }
 
 function parsePayload (value: Buffer): unknown {
   try {
     return JSON.parse(value.toString())
   } catch {
-    throw new ReplyError(400, 'the request payload is not valid JSON', 'INVALID_JSON')
-  }
-}
-
-/**
- * The default partitioner, except that a reply partition the topic does not have (by the
- * producer's metadata) counts as absent: the reply goes elsewhere rather than nowhere.
- */
-const knownPartitionsOnly: ICustomPartitioner = () => {
-  const fallback = Partitioners.DefaultPartitioner()
-  return args => {
-    const { partition } = args.message
-    if (partition === undefined) return fallback(args)
-    if (args.partitionMetadata.some(meta => meta.partitionId === partition)) return partition
-    return fallback({ ...args, message: { ...args.message, partition: undefined } })
+    throw new ReplyError(400, 'the request payload is not valid JSON', REMOTE_CODES.invalidJson)
   }
 }
 

@@ -1,5 +1,3 @@
-import type { Producer } from 'kafkajs'
-
 /** Tracer and meter name of the plugin and the responder. */
 export const INSTRUMENTATION_SCOPE = 'fastify-kafka-reply'
 
@@ -31,14 +29,4 @@ export function outcomeOf (err: unknown): string {
   if (typeof code !== 'string' || !code.startsWith(PREFIX)) return 'error'
   const name = code.slice(PREFIX.length).toLowerCase()
   return name === 'redis_unavailable' ? 'unavailable' : name
-}
-
-/**
- * Whether @opentelemetry/instrumentation-kafkajs (or any shimmer-based wrapper) wraps this
- * producer's sendBatch: it then starts its own PRODUCER span per message, a child of the context
- * active at sendBatch, and overwrites the message's `traceparent` with it.
- */
-export function sendBatchIsWrapped (producer: Producer): boolean {
-  const sendBatch = producer.sendBatch as { __wrapped?: unknown }
-  return sendBatch.__wrapped === true
 }

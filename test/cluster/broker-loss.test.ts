@@ -1,8 +1,9 @@
 // A broker of the 3-node cluster SIGKILLed under load, once per role: the reply partition's leader,
 // the request partition's leader, the reply group's coordinator. Each role sits on its own broker.
-// The assertions are counts; the recovery times are measured and written to .tap/cluster-broker-loss.jsonl.
+// The assertions are counts; the recovery times are measured and written to .tap/cluster-broker-loss.jsonl
+// (every run, appended) and test/cluster/results/broker-loss.md (this run's table, which the docs include).
 import t from 'tap'
-import { appendFileSync, mkdirSync } from 'node:fs'
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel, type Admin } from 'kafkajs'
@@ -19,6 +20,38 @@ type Role = 'reply-leader' | 'request-leader' | 'coordinator'
 const RATE_MS = 25 // 40 calls a second, alternating between the two replicas
 const DEADLINE_MS = 4000
 const MEASUREMENTS = new URL('../../.tap/cluster-broker-loss.jsonl', import.meta.url)
+const RESULTS = new URL('./results/broker-loss.md', import.meta.url)
+
+interface Measured {
+  role: Role
+  victim: number
+  at: string
+  electedAfterKillMs: number
+  resumedAfterKillMs: number
+  statuses: Record<string, number>
+  medianMsBefore: number
+  medianMsAfterReturn: number
+}
+const measuredRuns: Measured[] = []
+
+// Once every role ran: this run's table, for the docs (docs/operating.md includes it).
+t.teardown(() => {
+  if (measuredRuns.length === 0) return
+  const rows = measuredRuns.map(m => `| ${m.role} | ${m.victim} | ${m.electedAfterKillMs} | ${m.resumedAfterKillMs} | ${m.statuses['504'] ?? 0} | ${m.statuses['503'] ?? 0} | ${m.statuses['200'] ?? 0} | ${m.medianMsBefore} / ${m.medianMsAfterReturn} |`)
+  mkdirSync(new URL('.', RESULTS), { recursive: true })
+  writeFileSync(RESULTS, [
+    '# Broker loss on the 3-node cluster',
+    '',
+    `Written by \`npm run test:cluster\` (test/cluster/broker-loss.test.ts) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, kafkajs.`,
+    `Two replicas and one worker, ${1000 / RATE_MS} calls/s, ${DEADLINE_MS} ms deadline; one broker SIGKILLed per role, brought back once calls were answered again.`,
+    'Times in ms from the kill; "resumed" is when calls sent after the kill were answered again.',
+    '',
+    '| broker killed | node | election after the kill | answers resumed after the kill | 504s | 503s | 200s | median ms before the kill / after the return |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    ''
+  ].join('\n'))
+})
 
 interface Call { n: number, app: number, sentAt: number, endedAt?: number, status?: number, own?: boolean }
 
@@ -212,6 +245,7 @@ for (const [role, what] of roles) {
       timeline: timeline(calls, killedAt)
     }
     t.comment(JSON.stringify(measured))
+    measuredRuns.push(measured)
     mkdirSync(new URL('.', MEASUREMENTS), { recursive: true })
     appendFileSync(MEASUREMENTS, JSON.stringify(measured) + '\n')
 

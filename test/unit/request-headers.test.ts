@@ -1,8 +1,8 @@
 // How the responder reads a request's headers, which any caller (Spring, NestJS, this plugin, or
 // a producer that gets them wrong) may have written.
 import t from 'tap'
-import { HEADERS } from '../plugin/protocol.js'
-import { correlationText, rawHeader, replyPartition } from '../plugin/responder/request-headers.js'
+import { HEADERS } from '../../plugin/protocol.js'
+import { correlationText, rawHeader, replyPartition } from '../../plugin/responder/request-headers.js'
 
 t.test('a correlation id reads as text when it is text, as hex when it is bytes', async t => {
   t.equal(correlationText('api-1.abc'), 'api-1.abc', 'a string header as it came')

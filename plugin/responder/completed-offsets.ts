@@ -1,4 +1,4 @@
-import type { TopicPartitionOffsetAndMetadata } from 'kafkajs'
+import type { CommitOffset } from '../kafka/transport.js'
 
 interface Batch {
   /** The offset after the batch's last record: what to commit once it and all before it are done. */
@@ -40,8 +40,8 @@ export class CompletedOffsets {
   }
 
   /** The offsets that became committable since the last call. */
-  takeCommittable (): TopicPartitionOffsetAndMetadata[] {
-    const offsets: TopicPartitionOffsetAndMetadata[] = []
+  takeCommittable (): CommitOffset[] {
+    const offsets: CommitOffset[] = []
     for (const state of this.#partitions.values()) {
       if (state.committable === undefined || state.committable === state.committed) continue
       offsets.push({ topic: state.topic, partition: state.partition, offset: state.committable })

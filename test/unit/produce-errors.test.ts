@@ -2,7 +2,7 @@
 // producer sends the batch again apart, and which error (413, 503) a caller gets.
 import t from 'tap'
 import kafkajs from 'kafkajs'
-import { blame, brokerErrorType, isTooLarge, isTopicUnwritable, recordSize } from '../plugin/kafka/produce-errors.js'
+import { blame, brokerErrorType, isTooLarge, isTopicUnwritable, recordSize } from '../../plugin/kafka/kafkajs/produce-errors.js'
 
 // kafkajs's error classes are not named exports of its CommonJS module for an ES module.
 const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs

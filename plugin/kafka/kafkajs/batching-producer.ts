@@ -1,9 +1,7 @@
 import { Partitioners, type ICustomPartitioner, type Kafka, type Message, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs'
 import { PRODUCER_RETRY } from './client.js'
 import { blame, recordSize } from './produce-errors.js'
-
-/** Runs a function in some context (a trace context): see send(). */
-export type SendScope = <T>(fn: () => T) => T
+import type { SendScope } from '../transport.js'
 
 interface Queued {
   topic: string

@@ -2,10 +2,10 @@
 // dashboard groups by. A handler may throw anything, not only an Error.
 import t from 'tap'
 import { SpanStatusCode, trace } from '@opentelemetry/api'
-import { errors } from '../plugin/index.js'
-import { outcomeOf } from '../plugin/telemetry/attributes.js'
-import { endSpan } from '../plugin/telemetry/calls.js'
-import { registerTestSdk } from './helpers/otel.js'
+import { errors } from '../../plugin/index.js'
+import { outcomeOf } from '../../plugin/telemetry/attributes.js'
+import { endSpan } from '../../plugin/telemetry/calls.js'
+import { registerTestSdk } from '../helpers/otel.js'
 
 const otel = registerTestSdk()
 const tracer = trace.getTracer('test')

@@ -2,9 +2,12 @@
 // deploy: what the previous layout (0.1.0) wrote must still be read the same way.
 import t from 'tap'
 import { AssignerProtocol } from 'kafkajs'
-import { parseCorrelationId, replyKey } from '../plugin/correlation.js'
-import { HEADERS, decodeStored, encodeStored } from '../plugin/protocol.js'
-import { ASSIGNER_NAME, memberInstanceId } from '../plugin/kafka/assigner.js'
+import { parseCorrelationId } from '../../plugin/correlation.js'
+import { HEADERS } from '../../plugin/protocol.js'
+import { replyKey } from '../../plugin/redis/keys.js'
+import { decodeStored, encodeStored } from '../../plugin/redis/stored-reply.js'
+import { ASSIGNER_NAME } from '../../plugin/kafka/assignment.js'
+import { memberInstanceId } from '../../plugin/kafka/kafkajs/assigner.js'
 
 // Written by 0.1.0: newCorrelation('api-1', 1795980000000).
 const OLD_ID = 'api-1.mx284d1c.0f8fad5b-d9cb-469f-a165-70867728950e'
@@ -19,8 +22,8 @@ t.test('stored replies of the previous layout read the same; this layout writes 
   t.same(decodeStored('Rapi-2|{"n":1}'), { outcome: { ok: true, value: { n: 1 } }, consumedBy: 'api-2' })
   t.same(decodeStored('Eapi-2|{"message":"sku 7 is unknown","code":"INVALID_SKU","statusCode":422}'),
     { outcome: { ok: false, error: { message: 'sku 7 is unknown', code: 'INVALID_SKU', statusCode: 422 } }, consumedBy: 'api-2' })
-  t.equal(encodeStored('reply', 'api-2', '{"n":1}'), 'Rapi-2|{"n":1}')
-  t.equal(encodeStored('error', 'api-2', '{"message":"x"}'), 'Eapi-2|{"message":"x"}')
+  t.equal(encodeStored({ ok: true, value: { n: 1 } }, 'api-2', '{"n":1}'), 'Rapi-2|{"n":1}')
+  t.equal(encodeStored({ ok: false, error: { message: 'x' } }, 'api-2', '{"message":"x"}'), 'Eapi-2|{"message":"x"}')
 })
 
 t.test('a stored layout of a newer version fails the call at once, saying so, rather than at its deadline', async t => {

@@ -1,5 +1,10 @@
 import type { Message } from 'kafkajs'
+import { ProduceError, type ProduceErrorKind } from '../transport.js'
 
+/** Broker errors that say a topic is missing (or its name invalid). */
+const MISSING_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_TOPIC_EXCEPTION'])
+/** Broker errors that say the client may not write. */
+const AUTHORIZATION_ERRORS = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'])
 /** Broker errors that belong to a topic: no other topic's records fail for them. */
 const TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION'])
 /** Broker errors that belong to records (or the batch of one partition): sent alone, the others pass. */
@@ -40,6 +45,20 @@ export function isTooLarge (error: unknown): boolean {
 /** The topic cannot be written: it does not exist (and is not auto-created), the client may not write it, or its name is invalid. */
 export function isTopicUnwritable (error: unknown): boolean {
   return TOPIC_ERRORS.has(brokerErrorType(error) ?? '')
+}
+
+/** The class of a failed send, for the transport's callers. */
+export function produceErrorKind (error: unknown): ProduceErrorKind {
+  const type = brokerErrorType(error) ?? ''
+  if (SIZE_ERRORS.has(type)) return 'tooLarge'
+  if (MISSING_ERRORS.has(type)) return 'topicMissing'
+  if (AUTHORIZATION_ERRORS.has(type)) return 'notAuthorized'
+  return 'retriable'
+}
+
+/** A kafkajs send error as the transport reports it. */
+export function toProduceError (error: unknown): ProduceError {
+  return error instanceof ProduceError ? error : new ProduceError(produceErrorKind(error), brokerErrorType(error), error)
 }
 
 /** Bytes a record takes in a produce request, near enough: value, key and headers. */

@@ -1,7 +1,8 @@
 // The parts of the wire protocol that read untrusted input: header values as kafkajs hands them
 // over, a worker's error, and a reply stored in Redis by another replica.
 import t from 'tap'
-import { decodeStored, encodeStored, headerString, outcomeKind, parseRemoteError } from '../plugin/protocol.js'
+import { headerString, parseRemoteError } from '../../plugin/protocol.js'
+import { decodeStored, encodeStored } from '../../plugin/redis/stored-reply.js'
 
 t.test('a header reads as text whether it came as a string, bytes or repeated', async t => {
   t.equal(headerString(undefined, 'h'), undefined, 'a record without headers')
@@ -40,7 +41,7 @@ t.test('stored replies: each outcome round-trips, a value that is not ours is re
   ] as const
   for (const outcome of outcomes) {
     const json = JSON.stringify('value' in outcome ? outcome.value : 'error' in outcome ? outcome.error : outcome.invalid)
-    t.same(decodeStored(encodeStored(outcomeKind(outcome), 'api-1', json)), { outcome, consumedBy: 'api-1' }, outcomeKind(outcome))
+    t.same(decodeStored(encodeStored(outcome, 'api-1', json)), { outcome, consumedBy: 'api-1' }, json)
   }
   t.equal(decodeStored(''), undefined, 'empty')
   t.equal(decodeStored('Rapi-1'), undefined, 'no separator')

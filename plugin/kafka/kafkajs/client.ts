@@ -1,8 +1,10 @@
 import * as net from 'node:net'
 import * as tls from 'node:tls'
-import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs'
-import type { KafkaOption } from '../options.js'
-import type { Log } from '../log.js'
+import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry } from 'kafkajs'
+import type { Log } from '../../log.js'
+
+/** How the plugin reaches Kafka through kafkajs: a kafkajs config, or a Kafka client you own. */
+export type KafkaOption = KafkaConfig | { client: Kafka }
 
 /**
  * Retries of the plugin's and the responder's producers. kafkajs's default (300 ms doubling, 5

@@ -2,17 +2,16 @@
 // reply is checked against the schema a call gave.
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import type { IHeaders, KafkaMessage } from 'kafkajs'
-import { newCorrelation } from '../plugin/correlation.js'
-import { HEADERS } from '../plugin/protocol.js'
-import { decodeReply } from '../plugin/reply-record.js'
-import { checkReply } from '../plugin/reply-schema.js'
+import type { ConsumedRecord, RecordHeaders } from '../../plugin/kafka/transport.js'
+import { newCorrelation } from '../../plugin/correlation.js'
+import { HEADERS } from '../../plugin/protocol.js'
+import { decodeReply } from '../../plugin/reply-record.js'
+import { checkReply } from '../../plugin/reply-schema.js'
 
 const id = newCorrelation('api-1', Date.now() + 5000).id
-/** A record as kafkajs hands it over: with headers (a record batch), or without (an old message set). */
-const record = (value: string | Buffer | null, headers?: IHeaders): KafkaMessage => {
-  const entry = { key: null, value: typeof value === 'string' ? Buffer.from(value) : value, timestamp: String(Date.now()), attributes: 0, offset: '0' }
-  return headers === undefined ? { ...entry, size: 0 } : { ...entry, headers }
+/** A consumed record; without headers (an old message set) its headers are empty. */
+const record = (value: string | Buffer | null, headers: RecordHeaders = {}): ConsumedRecord => {
+  return { key: null, value: typeof value === 'string' ? Buffer.from(value) : value, timestamp: String(Date.now()), offset: '0', headers }
 }
 
 t.test('a well-formed reply: its value, parsed, and the JSON text as it came', async t => {
@@ -23,7 +22,7 @@ t.test('a well-formed reply: its value, parsed, and the JSON text as it came', a
 })
 
 t.test('records without a usable correlation id, or too large, are refused', async t => {
-  const refused: Array<[string, KafkaMessage]> = [
+  const refused: Array<[string, ConsumedRecord]> = [
     ['no headers', record('{}')],
     ['no id', record('{}', { other: 'x' })],
     ['a repeated id', record('{}', { [HEADERS.correlationId]: [Buffer.from(id), Buffer.from(id)] })],

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { keyspacePattern, newCorrelation, parseCorrelationId, replyKey } from '../plugin/correlation.js'
+import { newCorrelation, parseCorrelationId } from '../../plugin/correlation.js'
+import { InstanceKeys, replyKey } from '../../plugin/redis/keys.js'
 
 t.test('a new id names its instance and deadline and parses back', async t => {
   const deadline = Date.now() + 5000
@@ -34,6 +35,6 @@ t.test('hostile ids are refused', async t => {
 })
 
 t.test('the keyspace pattern matches one instance and escapes glob characters of the prefix', async t => {
-  t.equal(keyspacePattern(0, 'kr', 'abc'), '__keyspace@0__:kr:{abc}:*')
-  t.equal(keyspacePattern(2, 'a*b', 'abc'), '__keyspace@2__:a\\*b:{abc}:*')
+  t.equal(new InstanceKeys('kr', 'abc').pattern(0), '__keyspace@0__:kr:{abc}:*')
+  t.equal(new InstanceKeys('a*b', 'abc').pattern(2), '__keyspace@2__:a\\*b:{abc}:*')
 })

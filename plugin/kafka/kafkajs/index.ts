@@ -1,0 +1,122 @@
+import { Partitioners, type ICustomPartitioner, type Kafka, type KafkaConfig, type Producer } from 'kafkajs'
+import { errors } from '../../errors.js'
+import type { Log } from '../../log.js'
+import type { GroupConsumer, GroupConsumerOptions, KafkaTransport, ProducerOptions, RecordProducer, SendScope, TopicSpec } from '../transport.js'
+import { BatchingProducer } from './batching-producer.js'
+import { createKafka, type KafkaClient, type KafkaOption } from './client.js'
+import { KafkajsGroupConsumer } from './group-consumer.js'
+import { toProduceError } from './produce-errors.js'
+
+export type { KafkaOption } from './client.js'
+
+/** The transport on kafkajs. */
+export class KafkajsTransport implements KafkaTransport {
+  readonly library = 'kafkajs'
+  readonly #client: KafkaClient
+  readonly #log: Log
+
+  constructor (option: KafkaOption, log: Log) {
+    this.#client = createKafka(option, log)
+    this.#log = log
+  }
+
+  producer (options: ProducerOptions): RecordProducer {
+    const partitioner = options.ignoreMissingPartition === true ? knownPartitionsOnly : undefined
+    return new KafkajsProducer(BatchingProducer.create(this.#client.kafka, partitioner, { maxBatchBytes: options.maxBatchBytes }))
+  }
+
+  consumer (options: GroupConsumerOptions): GroupConsumer {
+    return new KafkajsGroupConsumer(this.#client.kafka, options, this.#log)
+  }
+
+  async ensureTopic ({ topic, create, partitions, replicationFactor }: TopicSpec): Promise<'exists' | 'created' | 'missing'> {
+    const admin = this.#client.kafka.admin()
+    await admin.connect()
+    try {
+      const topics = await admin.listTopics()
+      if (topics.includes(topic)) return 'exists'
+      if (!create) return 'missing'
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true })
+      return 'created'
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  async close (): Promise<number> {
+    return this.#client.destroySockets()
+  }
+}
+
+/** The BatchingProducer as the transport's RecordProducer: errors classified. */
+class KafkajsProducer implements RecordProducer {
+  readonly #batcher: BatchingProducer
+  readonly instrumented: boolean
+
+  constructor (batcher: BatchingProducer) {
+    this.#batcher = batcher
+    this.instrumented = sendBatchIsWrapped(batcher.producer)
+  }
+
+  connect (): Promise<void> {
+    return this.#batcher.connect()
+  }
+
+  send (topic: string, record: Parameters<RecordProducer['send']>[1], scope?: SendScope): Promise<void> {
+    return this.#batcher.send(topic, record, scope).catch(err => { throw toProduceError(err) })
+  }
+
+  idle (): Promise<void> {
+    return this.#batcher.idle()
+  }
+
+  close (): Promise<void> {
+    return this.#batcher.disconnect()
+  }
+}
+
+/**
+ * Whether @opentelemetry/instrumentation-kafkajs (or any shimmer-based wrapper) wraps this
+ * producer's sendBatch: it then starts its own PRODUCER span per message, a child of the context
+ * active at sendBatch, and overwrites the message's `traceparent` with it.
+ */
+function sendBatchIsWrapped (producer: Producer): boolean {
+  const sendBatch = producer.sendBatch as { __wrapped?: unknown }
+  return sendBatch.__wrapped === true
+}
+
+/**
+ * The default partitioner, except that a partition the topic does not have (by the producer's
+ * metadata) counts as absent: the record goes elsewhere rather than nowhere.
+ */
+const knownPartitionsOnly: ICustomPartitioner = () => {
+  const fallback = Partitioners.DefaultPartitioner()
+  return args => {
+    const { partition } = args.message
+    if (partition === undefined) return fallback(args)
+    if (args.partitionMetadata.some(meta => meta.partitionId === partition)) return partition
+    return fallback({ ...args, message: { ...args.message, partition: undefined } })
+  }
+}
+
+/** Checks the `kafka` option for kafkajs: a config with brokers, or `{ client }`. Throws INVALID_OPTION naming the path. */
+export function checkKafkajsOption (kafka: unknown): asserts kafka is KafkaOption {
+  if (typeof kafka !== 'object' || kafka === null) {
+    throw new errors.INVALID_OPTION('kafka', 'expected a kafkajs config ({ brokers, clientId }) or { client }')
+  }
+  if ('client' in kafka) {
+    const client = kafka.client as Partial<Kafka> | null
+    if (typeof client?.producer !== 'function' || typeof client.consumer !== 'function' || typeof client.admin !== 'function') {
+      throw new errors.INVALID_OPTION('kafka.client', 'expected a kafkajs Kafka instance')
+    }
+    return
+  }
+  const { brokers, clientId } = kafka as Partial<KafkaConfig>
+  const brokerList = Array.isArray(brokers) && brokers.length > 0 && brokers.every(b => typeof b === 'string' && b.length > 0)
+  if (!brokerList && typeof brokers !== 'function') {
+    throw new errors.INVALID_OPTION('kafka.brokers', 'expected a non-empty array of "host:port" strings')
+  }
+  if (clientId !== undefined && (typeof clientId !== 'string' || clientId.length === 0)) {
+    throw new errors.INVALID_OPTION('kafka.clientId', 'expected a non-empty string')
+  }
+}

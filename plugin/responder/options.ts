@@ -1,0 +1,42 @@
+import { Type } from '@sinclair/typebox'
+import { errors } from '../errors.js'
+import { checkKafkaOption } from '../kafka/index.js'
+import { checkSchema, ConsumerSettingsSchema, Millis } from '../schemas.js'
+
+/** The responder's options that are plain values, checked once by createResponder. */
+export const ResponderOptionsSchema = Type.Object({
+  kafka: Type.Unknown({ description: 'kafkajs config ({ brokers, clientId, ... }) or { client } with a Kafka instance' }),
+  groupId: Type.String({ minLength: 1, maxLength: 255 }),
+  handlers: Type.Unknown({ description: 'one handler function per request topic' }),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'requests handled at once' })),
+  maxReplyBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'largest reply (JSON bytes) sent' })),
+  fromBeginning: Type.Optional(Type.Boolean()),
+  maxRequestAge: Type.Optional(Millis('age past which a request without a deadline is skipped')),
+  readyTimeout: Type.Optional(Millis('how long startup may take')),
+  logger: Type.Optional(Type.Unknown({ description: 'a logger with debug, info, warn and error' })),
+  consumer: Type.Optional(ConsumerSettingsSchema)
+}, { additionalProperties: false })
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+
+/**
+ * Validates createResponder's options: unknown keys and invalid values fail with
+ * FST_KAFKA_REPLY_INVALID_OPTION naming the option's path.
+ */
+export function checkResponderOptions (options: unknown): void {
+  checkSchema(ResponderOptionsSchema, options)
+  const { kafka, handlers, logger } = options as Record<string, unknown>
+  checkKafkaOption(kafka)
+  if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
+    throw new errors.INVALID_OPTION('handlers', 'expected an object of one handler function per topic')
+  }
+  const topics = Object.keys(handlers)
+  if (topics.length === 0) throw new errors.INVALID_OPTION('handlers', 'must name at least one topic')
+  for (const topic of topics) {
+    if (typeof (handlers as Record<string, unknown>)[topic] !== 'function') throw new errors.INVALID_OPTION(`handlers.${topic}`, 'expected a function')
+  }
+  if (logger !== undefined) {
+    const missing = LOG_LEVELS.find(level => typeof (logger as Record<string, unknown> | null)?.[level] !== 'function')
+    if (missing !== undefined) throw new errors.INVALID_OPTION('logger', `expected a logger with a ${missing}() method`)
+  }
+}
