@@ -5,49 +5,21 @@ import type { Log } from './log.js'
 import { newCorrelation, type Correlation } from './correlation.js'
 import { withDeadline } from './deadline.js'
 import { checkTarget, encodePayload, publishError, remoteError } from './call-checks.js'
-import { HEADERS, affinityHeaders, type ReplyRoute, type Settled } from './protocol.js'
+import { HEADERS, affinityHeaders, type Settled } from './protocol.js'
 import { decodeReply } from './reply-record.js'
 import { instancesToConfirm, routeReply, type DropReason, type RoutingView } from './routing.js'
 import { PendingCalls, type PendingCall } from './pending.js'
 import { StatsCounters, type Counter, type KafkaReplyStats } from './stats.js'
 import { InstanceDirectory } from './instances.js'
 import { checkReply, type ReplySchema, type StaticOf } from './reply-schema.js'
+import type { CancelHandle, KafkaReplyHealth, RequestOptions } from './call-options.js'
 import { createTransport } from './kafka/index.js'
 import type { ConsumedBatch, GroupConsumer, KafkaTransport, RecordProducer } from './kafka/transport.js'
 import { RedisReplyStore } from './redis/redis-store.js'
 import type { Arrival, CreateReplyStore, HandOver, HandOverOutcome, ReplyStore } from './redis/store.js'
 import { CallTelemetry, endSpan, type CallTrace } from './telemetry/calls.js'
 
-/** Options of one call. */
-export interface RequestOptions {
-  /** Deadline of this call in ms (default: the plugin's `timeout`, at most `maxTimeout`). */
-  timeout?: number
-  /** Kafka record key of the request, e.g. to keep one customer's requests in order. */
-  key?: string
-  /** Extra Kafka headers for the request. */
-  headers?: Record<string, string>
-  /** Aborts the wait (the call rejects with FST_KAFKA_REPLY_CANCELLED). */
-  signal?: AbortSignal
-  /** A TypeBox schema the reply must match (FST_KAFKA_REPLY_INVALID_REPLY otherwise). */
-  schema?: ReplySchema
-  /** Told how the reply arrived (in memory or through Redis, and which instance consumed it). */
-  onRoute?: (route: ReplyRoute) => void
-}
-
-/**
- * Filled in by request() with a function that cancels the call: how reply.awaitKafka stops a wait
- * when the client disconnects, without an AbortController per request.
- */
-export interface CancelHandle {
-  cancel?: () => void
-}
-
-/** Whether the parts the plugin depends on work right now. */
-export interface KafkaReplyHealth {
-  ready: boolean
-  kafka: boolean
-  redis: boolean
-}
+export type { CancelHandle, KafkaReplyHealth, RequestOptions } from './call-options.js'
 
 const PRODUCER_DRAIN_MS = 10_000
 /** How far in the future a reply's deadline may lie beyond maxTimeout (clock skew between hosts). */

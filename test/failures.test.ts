@@ -6,7 +6,7 @@ import { newCorrelation, parseCorrelationId } from '../plugin/correlation.js'
 import { replyKey } from '../plugin/redis/keys.js'
 import { subscriberName } from '../plugin/redis/redis-store.js'
 import { HEADERS } from '../plugin/protocol.js'
-import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { consumerAndCaller, freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
 import { rawReplier, readTopic } from './helpers/raw-kafka.js'
 import { kafkaBrokers } from './helpers/stack.js'
 import { gate, waitFor } from './helpers/wait.js'
@@ -62,10 +62,8 @@ t.test('a worker error is a 502 with its message; a 4xx set by the worker passes
 
 t.test('a reply handed over for a call cancelled meanwhile is deleted at once, not left to its TTL', async t => {
   const names = await freshTopics(1)
-  // One reply partition. Members get partitions in member-id order, and a member id starts with
-  // the client id: the consumer's sorts first, so it consumes every reply and the caller's cross Redis.
-  const consumer = await startInstance(t, names, { kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
-  const caller = await startInstance(t, names, { kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  // One reply partition: the consumer consumes every reply, and the caller's cross Redis.
+  const { consumer, caller } = await consumerAndCaller(t, names)
   await startWorker(t, names, work)
   const abort = new AbortController()
   const call = caller.kafkaReply.request(names.requestTopic, { n: 1, delay: 300 }, { signal: abort.signal, timeout: 10_000 })

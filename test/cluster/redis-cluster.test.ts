@@ -2,8 +2,7 @@
 // client, through each way a slot moves under load, with configureKeyspaceEvents and an ACL user.
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { kafkaBrokers } from '../helpers/stack.js'
-import { freshTopics, startInstance, startWorker, type Names } from '../helpers/kafka-reply.js'
+import { consumerAndCaller, freshTopics, startInstance, startWorker, type Names } from '../helpers/kafka-reply.js'
 import { redisClusterPorts, redisClusterUrls } from '../helpers/cluster.js'
 import { keysOnMasters } from '../../faults/lib/redis-cluster.js'
 import {
@@ -16,15 +15,14 @@ import type { KafkaReplyOptions } from '../../plugin/index.js'
 const TIMEOUT = 2000
 
 /**
- * Two instances on one reply partition: `consumer` (client id sorts first, so it gets the
- * partition) consumes every reply, and every reply of `caller` crosses the Redis Cluster.
+ * Two instances on one reply partition: `consumer` holds the partition and consumes every reply,
+ * and every reply of `caller` crosses the Redis Cluster.
  */
 async function pair (t: Test, names: Names, overrides: Partial<KafkaReplyOptions> = {}): Promise<{ consumer: FastifyInstance, caller: FastifyInstance }> {
-  const redis = { cluster: redisClusterUrls }
-  const consumer = await startInstance(t, names, { redis, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' }, ...overrides })
-  const caller = await startInstance(t, names, { redis, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' }, ...overrides })
+  const options = { redis: { cluster: redisClusterUrls }, affinity: false, ...overrides }
+  const roles = await consumerAndCaller(t, names, [options, options])
   await startWorker(t, names, payload => payload)
-  return { consumer, caller }
+  return roles
 }
 
 /** No key under the prefix on any master, once every deadline (and grace) has passed. */
@@ -35,9 +33,9 @@ async function noKeysLeft (t: Test, keyPrefix: string): Promise<void> {
 
 t.test('replies cross a Redis Cluster, borrowed as a Cluster client or created from { cluster: [...] }', async t => {
   const names = await freshTopics(1)
-  const consumer = await startInstance(t, names, { redis: { cluster: redisClusterUrls }, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
+  // One instance creates its Cluster client, the other borrows one: whichever consumes, both write or read.
   const borrowed = clusterClient(t)
-  const caller = await startInstance(t, names, { redis: borrowed, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  const { consumer, caller, apps: [, borrower] } = await consumerAndCaller(t, names, [{ redis: { cluster: redisClusterUrls }, affinity: false }, { redis: borrowed, affinity: false }])
   await startWorker(t, names, payload => payload)
   const responses = await Promise.all(Array.from({ length: 40 }, (_, n) => caller.inject({ method: 'POST', url: '/call', payload: { n } })))
   t.same(responses.map(res => res.statusCode), responses.map(() => 200))
@@ -48,7 +46,7 @@ t.test('replies cross a Redis Cluster, borrowed as a Cluster client or created f
   t.equal(consumer.kafkaReply.stats().handedOver, 40)
   await noKeysLeft(t, names.keyPrefix)
   t.equal(borrowed.status, 'ready', 'the borrowed Cluster client is not closed by the plugin')
-  await caller.close()
+  await borrower.close()
   t.equal(borrowed.status, 'ready', 'not even when the instance closes')
 })
 
@@ -63,8 +61,7 @@ t.test('the subscriber reaches its node as the Cluster client does: through its 
     else callback(Object.assign(new Error(`unknown host ${hostname}`), { code: 'ENOTFOUND' }), '')
   }
   const options = { natMap, dnsLookup }
-  await startInstance(t, names, { redis: { cluster: redisClusterUrls, options }, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
-  const caller = await startInstance(t, names, { redis: { cluster: redisClusterUrls, options }, affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  const { caller } = await consumerAndCaller(t, names, [0, 1].map(() => ({ redis: { cluster: redisClusterUrls, options }, affinity: false })))
   await startWorker(t, names, payload => payload)
   const res = await caller.inject({ method: 'POST', url: '/call', payload: { n: 1 } })
   t.equal(res.statusCode, 200)
@@ -155,8 +152,7 @@ t.test('an ACL user on the cluster, the subscriber\'s connection included', asyn
     '-@all', '+set', '+getdel', '+del', '+exists', '+psubscribe', '+ping', '+info', '+client|setname', '+cluster|slots', '+cluster|info')))
   t.teardown(async () => { await Promise.all(nodes.map(node => node.call('ACL', 'DELUSER', 'kafka-reply'))) })
   const redis = { cluster: redisClusterUrls.map(url => url.replace('redis://', 'redis://kafka-reply:s3cret@')) }
-  const consumer = await startInstance(t, names, { redis, instanceId: ids[0], affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'a-consumer' } })
-  const caller = await startInstance(t, names, { redis, instanceId: ids[1], affinity: false, kafka: { brokers: kafkaBrokers, clientId: 'z-caller' } })
+  const { consumer, caller } = await consumerAndCaller(t, names, ids.map(instanceId => ({ redis, instanceId, affinity: false })))
   await startWorker(t, names, payload => payload)
   const responses = await Promise.all([consumer, caller].map((app, n) => app.inject({ method: 'POST', url: '/call', payload: { n } })))
   t.same(responses.map(res => res.statusCode), [200, 200])

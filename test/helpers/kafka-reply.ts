@@ -1,10 +1,12 @@
 // Builds plugin instances and workers against the test stack, each with its own names.
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs'
 import type { Test } from 'tap'
 import kafkaReply, { type KafkaReplyOptions } from '../../plugin/index.js'
 import { createResponder, type Handler, type Responder, type ResponderOptions } from '../../plugin/responder/index.js'
 import { createTopic, kafkaBrokers, redisUrl, uniqueName } from './stack.js'
+import { waitFor } from './wait.js'
 
 /** Topic, group and key prefix of one test, unused by any other. */
 export interface Names {
@@ -61,6 +63,38 @@ export async function startInstances (t: Test, names: Names, count: number, over
   const apps: FastifyInstance[] = []
   for (let i = 0; i < count; i++) apps.push(await startInstance(t, names, overrides))
   return apps
+}
+
+/**
+ * Two instances of one group on a reply topic of one partition: `consumer` holds the partition, so
+ * it consumes every reply, and every reply of `caller` crosses Redis. Which one holds it is read
+ * from the group once it is stable, not assumed from how an assigner orders its members. `apps`
+ * are the two in the order of `overrides`.
+ */
+export async function consumerAndCaller (t: Test, names: Names, overrides: Array<Partial<KafkaReplyOptions>> = [{}, {}]): Promise<{ consumer: FastifyInstance, caller: FastifyInstance, apps: FastifyInstance[] }> {
+  const clientIds = overrides.map(() => uniqueName('app'))
+  const apps: FastifyInstance[] = []
+  for (const [i, clientId] of clientIds.entries()) {
+    apps.push(await startInstance(t, names, { ...overrides[i], kafka: { brokers: kafkaBrokers, clientId } }))
+  }
+  const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'test-roles', logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  let owner = -1
+  try {
+    await waitFor('the reply group to be stable with both instances, one holding the partition', async () => {
+      const [group] = (await admin.describeGroups([names.groupId])).groups
+      if (group.state !== 'Stable' || group.members.length !== apps.length) return false
+      const holder = group.members.find(member => {
+        const assigned = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[names.replyTopic] ?? []
+        return assigned.includes(0)
+      })
+      owner = holder === undefined ? -1 : clientIds.indexOf(holder.clientId)
+      return owner !== -1
+    })
+  } finally {
+    await admin.disconnect()
+  }
+  return { consumer: apps[owner], caller: apps[1 - owner], apps }
 }
 
 /** A responder on the request topic; closed at the end of the test. */

@@ -2,7 +2,7 @@
 // producer sends the batch again apart, and which error (413, 503) a caller gets.
 import t from 'tap'
 import kafkajs from 'kafkajs'
-import { blame, brokerErrorType, isTooLarge, isTopicUnwritable, recordSize } from '../../plugin/kafka/kafkajs/produce-errors.js'
+import { brokerErrorType, failureScope, isTooLarge, isTopicUnwritable, recordSize } from '../../plugin/kafka/kafkajs/produce-errors.js'
 
 // kafkajs's error classes are not named exports of its CommonJS module for an ES module.
 const { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs
@@ -28,21 +28,21 @@ t.test('the broker error type is found through kafkajs wrappers, not too deep', 
   t.equal(brokerErrorType(cycle), undefined)
 })
 
-t.test('blame: a topic\'s errors, a record\'s errors, and everything else shared', async t => {
+t.test('failureScope: a topic\'s errors, a record\'s errors, and everything else shared', async t => {
   for (const type of ['UNKNOWN_TOPIC_OR_PARTITION', 'TOPIC_AUTHORIZATION_FAILED', 'INVALID_TOPIC_EXCEPTION']) {
-    t.equal(blame(afterRetries(type)), 'topic', type)
+    t.equal(failureScope(afterRetries(type)), 'topic', type)
     t.ok(isTopicUnwritable(afterRetries(type)), type)
     t.notOk(isTooLarge(afterRetries(type)), type)
   }
   for (const type of ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']) {
-    t.equal(blame(afterRetries(type)), 'record', type)
+    t.equal(failureScope(afterRetries(type)), 'record', type)
     t.notOk(isTopicUnwritable(afterRetries(type)), type)
   }
   t.ok(isTooLarge(afterRetries('MESSAGE_TOO_LARGE')))
   t.ok(isTooLarge(afterRetries('RECORD_LIST_TOO_LARGE')))
   t.notOk(isTooLarge(afterRetries('INVALID_RECORD')), 'an invalid record is not a 413')
-  t.equal(blame(afterRetries('NOT_LEADER_FOR_PARTITION')), 'shared', 'a broker error of no record in particular')
-  t.equal(blame(new KafkaJSConnectionError('Connection error: ECONNREFUSED')), 'shared', 'Kafka unreachable')
+  t.equal(failureScope(afterRetries('NOT_LEADER_FOR_PARTITION')), 'shared', 'a broker error of no record in particular')
+  t.equal(failureScope(new KafkaJSConnectionError('Connection error: ECONNREFUSED')), 'shared', 'Kafka unreachable')
   t.notOk(isTooLarge(new Error('plain')))
   t.notOk(isTopicUnwritable(new Error('plain')))
 })

@@ -1,6 +1,6 @@
 import { Partitioners, type ICustomPartitioner, type Kafka, type Message, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs'
 import { PRODUCER_RETRY } from './client.js'
-import { blame, recordSize } from './produce-errors.js'
+import { failureScope, recordSize } from './produce-errors.js'
 import type { SendScope } from '../transport.js'
 
 interface Queued {
@@ -221,7 +221,7 @@ export class BatchingProducer {
       }
       return
     } catch (error) {
-      const cause = blame(error as Error)
+      const cause = failureScope(error as Error)
       const topics = new Set(batch.map(item => item.topic))
       if (cause === 'topic' && topics.size === 1) {
         // Only when one topic was in the send: the error does not say which topic it was.

@@ -26,10 +26,10 @@ export function brokerErrorType (error: unknown): string | undefined {
 }
 
 /**
- * Whose fault a failed send was: a topic's (missing, forbidden), some records' (too large), or
+ * Which records a failed send's error belongs to: a topic's (missing, forbidden), some records' (too large), or
  * shared by every record in it (broker unreachable, timeouts), when sending them apart would not help.
  */
-export function blame (error: unknown): 'topic' | 'record' | 'shared' {
+export function failureScope (error: unknown): 'topic' | 'record' | 'shared' {
   const type = brokerErrorType(error)
   if (type === undefined) return 'shared'
   if (TOPIC_ERRORS.has(type)) return 'topic'
