@@ -15,5 +15,14 @@ export default [
         paths: [{ name: 'kafkajs', message: 'Only plugin/kafka/kafkajs/ imports kafkajs: use the transport interface (plugin/kafka/transport.ts).' }]
       }]
     }
+  },
+  {
+    files: ['plugin/**/*.ts'],
+    ignores: ['plugin/kafka/platformatic/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@platformatic/kafka', message: 'Only plugin/kafka/platformatic/ imports @platformatic/kafka (an optional peer dependency, loaded only when chosen): use the transport interface.' }]
+      }]
+    }
   }
 ]

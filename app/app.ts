@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import fastifyRedis from '@fastify/redis'
 import kafkaReply from '../plugin/index.js'
+import { kafkaOption } from '../common/kafka.js'
 import type { AppConfig } from './config.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
@@ -43,7 +44,7 @@ export function build (options: BuildOptions): FastifyInstance {
   const { redisClusterUrls } = options
   if (redisClusterUrls === undefined) app.register(fastifyRedis, { url: options.redisUrl })
   app.register(kafkaReply, parent => ({
-    kafka: { brokers: options.kafkaBrokers, clientId: 'quotes-api' },
+    kafka: kafkaOption(options.kafkaLibrary, options.kafkaBrokers, 'quotes-api'),
     redis: redisClusterUrls === undefined ? parent.redis : { cluster: redisClusterUrls },
     replyTopic: options.replyTopic,
     groupId: options.groupId,

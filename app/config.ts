@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import type { KafkaLibrary } from '../plugin/index.js'
 import { QUOTES_TOPIC } from '../worker/contract.js'
 import { list, readEnv } from '../common/env.js'
 
@@ -6,6 +7,8 @@ const Env = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3000 }),
   HOST: Type.String({ default: '127.0.0.1' }),
   KAFKA_BROKERS: Type.String({ default: '127.0.0.1:9092' }),
+  /** The Kafka client library of the plugin or the responder. */
+  KAFKA_LIBRARY: Type.Union([Type.Literal('kafkajs'), Type.Literal('@platformatic/kafka')], { default: 'kafkajs' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   /** A Redis Cluster's nodes, comma-separated redis:// URLs: used instead of REDIS_URL when set. */
   REDIS_CLUSTER_URLS: Type.Optional(Type.String({ pattern: '^rediss?://' })),
@@ -32,6 +35,8 @@ export interface AppConfig {
   port: number
   host: string
   kafkaBrokers: string[]
+  /** The Kafka client library (KAFKA_LIBRARY). */
+  kafkaLibrary: KafkaLibrary
   redisUrl: string
   /** A Redis Cluster's nodes (redis:// URLs), used instead of redisUrl when set. */
   redisClusterUrls?: string[]
@@ -74,6 +79,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: e.PORT,
     host: e.HOST,
     kafkaBrokers: list(e.KAFKA_BROKERS),
+    kafkaLibrary: e.KAFKA_LIBRARY,
     redisUrl: e.REDIS_URL,
     ...(e.REDIS_CLUSTER_URLS === undefined ? {} : { redisClusterUrls: list(e.REDIS_CLUSTER_URLS) }),
     requestTopic: e.REQUEST_TOPIC,

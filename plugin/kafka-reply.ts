@@ -80,7 +80,7 @@ export class KafkaReply {
 
   async #connect (): Promise<void> {
     const options = this.#options
-    const transport = this.#transport = createTransport(options.kafka, this.#log)
+    const transport = this.#transport = await createTransport(options.kafka, this.#log)
 
     await this.#store.connect()
     this.#stillStarting()

@@ -9,7 +9,7 @@ import { checkSchema, ConsumerSettingsSchema, Millis } from './schemas.js'
 
 /** The plain (non-client) options, checked once at registration. */
 export const OptionsSchema = Type.Object({
-  kafka: Type.Unknown({ description: 'kafkajs config ({ brokers, clientId, ... }) or { client } with a Kafka instance' }),
+  kafka: Type.Unknown({ description: 'the Kafka library and how it reaches Kafka: a kafkajs config or { client }, or { library: \'@platformatic/kafka\', brokers, ... }' }),
   redis: Type.Unknown({ description: 'a redis:// URL, an ioredis Redis or Cluster, or { cluster: [redis:// URLs] }' }),
   replyTopic: Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' }),
   groupId: Type.String({ minLength: 1, maxLength: 255 }),
@@ -39,7 +39,10 @@ export type { KafkaOption }
 
 /** Options of fastify-kafka-reply. */
 export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'> {
-  /** A kafkajs config (`brokers`, `clientId`, ...) or `{ client }` with an existing Kafka instance. */
+  /**
+   * How the plugin reaches Kafka: a kafkajs config (`brokers`, `clientId`, ...) or `{ client }` with a
+   * kafkajs instance you own; or `{ library: '@platformatic/kafka', brokers, clientId, ... }`.
+   */
   kafka: KafkaOption
   /**
    * A redis:// URL or `{ cluster: ['redis://host:port', ...], options? }` (the plugin creates and

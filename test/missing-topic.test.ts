@@ -4,7 +4,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs'
 import { newCorrelation } from '../plugin/correlation.js'
 import { HEADERS } from '../plugin/protocol.js'
 import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
-import { noAutoCreateBrokers, uniqueName } from './helpers/stack.js'
+import { kafkaConfig, noAutoCreateBrokers, uniqueName } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'
 
 // The first test to run may start that broker (a JVM on two shared cores).
@@ -17,7 +17,7 @@ t.test('a call to a missing topic fails alone, before its deadline, with an erro
   const kafka = { brokers, clientId: 'test-app' }
   const names = await freshTopics(1, 2, brokers)
   const app = await startInstance(t, names, { kafka })
-  await startWorker(t, names, echo, { kafka: { brokers, clientId: 'test-worker' } })
+  await startWorker(t, names, echo, { kafka: kafkaConfig('test-worker', brokers) })
   const missing = uniqueName('missing')
 
   // Alone, as the topic's first record.
@@ -42,8 +42,8 @@ t.test('a call to a missing topic fails alone, before its deadline, with an erro
 t.test('a request naming a reply topic that does not exist: the responder fails that reply alone', async t => {
   const brokers = await noAutoCreateBrokers()
   const names = await freshTopics(1, 1, brokers)
-  const app = await startInstance(t, names, { kafka: { brokers, clientId: 'test-app' } })
-  const worker = await startWorker(t, names, echo, { kafka: { brokers, clientId: 'test-worker' } })
+  const app = await startInstance(t, names, { kafka: kafkaConfig('test-app', brokers) })
+  const worker = await startWorker(t, names, echo, { kafka: kafkaConfig('test-worker', brokers) })
   t.same(await app.kafkaReply.request(names.requestTopic, { n: 1000 }, { timeout: 30_000 }), { n: 1000 })
 
   // A request asking for its reply on a topic that does not exist, beside ordinary calls.

@@ -8,7 +8,7 @@ import * as net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, type ISocketFactory } from 'kafkajs'
 import { freshTopics, keysUnder, redisClient, startInstance, startInstances, startWorker } from './helpers/kafka-reply.js'
-import { kafkaBrokers } from './helpers/stack.js'
+import { kafkaBrokers, kafkajsOnly } from './helpers/stack.js'
 import { gate, waitFor } from './helpers/wait.js'
 
 t.test('a replica stops and another joins while calls wait: every call of the replica that stayed gets its reply', async t => {
@@ -83,7 +83,7 @@ function freezableConnections (): { socketFactory: ISocketFactory, freeze: () =>
   }
 }
 
-t.test('a replica dropped from the group while its call waits (its heartbeats held back): the member that took its partition hands the reply over', async t => {
+t.test('a replica dropped from the group while its call waits (its heartbeats held back): the member that took its partition hands the reply over', kafkajsOnly, async t => {
   const names = await freshTopics(2)
   const release = gate()
   t.teardown(release.open)

@@ -5,14 +5,14 @@ import { Kafka, logLevel } from 'kafkajs'
 import { HEADERS } from '../plugin/protocol.js'
 import { freshTopics, startWorker } from './helpers/kafka-reply.js'
 import { rawProducer, readTopic } from './helpers/raw-kafka.js'
-import { kafkaBrokers } from './helpers/stack.js'
+import { kafkaBrokers, kafkaConfig, kafkaLibrary } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'
 
 t.test('odd requests and odd handlers: each gets the reply a caller can act on, malformed ones none', async t => {
   const names = await freshTopics(1)
   const replies = await readTopic(t, names.replyTopic)
   const seen: unknown[] = []
-  // A Kafka instance the worker's owner made: the responder uses it as it is.
+  // On kafkajs, a Kafka instance the worker's owner made: the responder uses it as it is.
   const client = new Kafka({ brokers: kafkaBrokers, clientId: 'own-client', logLevel: logLevel.NOTHING })
   const worker = await startWorker(t, names, (payload, context) => {
     seen.push(payload)
@@ -22,7 +22,7 @@ t.test('odd requests and odd handlers: each gets the reply a caller can act on, 
       case 'throws-null': throw null // eslint-disable-line no-throw-literal
       default: return payload
     }
-  }, { kafka: { client } })
+  }, { kafka: kafkaLibrary === 'kafkajs' ? { client } : kafkaConfig('own-client') })
 
   const producer = await rawProducer(t)
   const headers = (id: string) => ({ [HEADERS.correlationId]: id, [HEADERS.replyTopic]: names.replyTopic })

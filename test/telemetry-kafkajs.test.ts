@@ -8,6 +8,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
 import { parentOf, registerTestSdk } from './helpers/otel.js'
 import { waitFor } from './helpers/wait.js'
+import { kafkajsOnly } from './helpers/stack.js'
 
 const otel = registerTestSdk()
 const instrumentation = new KafkaJsInstrumentation()
@@ -18,7 +19,7 @@ const kafkajs = createRequire(import.meta.url)('kafkajs') as unknown
 for (const definition of instrumentation.getModuleDefinitions()) definition.patch?.(kafkajs, '2.2.4')
 const tracer = trace.getTracer('test')
 
-t.test('alongside instrumentation-kafkajs: one traceparent per record, and an unbroken chain for concurrent calls', async t => {
+t.test('alongside instrumentation-kafkajs: one traceparent per record, and an unbroken chain for concurrent calls', kafkajsOnly, async t => {
   const names = await freshTopics(1)
   const app = await startInstance(t, names)
   const headers = new Map<number, unknown>()

@@ -1,9 +1,12 @@
+import type { KafkaLibrary } from '../plugin/index.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { list, readEnv } from '../common/env.js'
 import { QUOTES_TOPIC } from './contract.js'
 
 const Env = Type.Object({
   KAFKA_BROKERS: Type.String({ default: '127.0.0.1:9092' }),
+  /** The Kafka client library of the plugin or the responder. */
+  KAFKA_LIBRARY: Type.Union([Type.Literal('kafkajs'), Type.Literal('@platformatic/kafka')], { default: 'kafkajs' }),
   REQUEST_TOPIC: Type.String({ minLength: 1, default: QUOTES_TOPIC }),
   REQUEST_PARTITIONS: Type.Integer({ minimum: 1, default: 2 }),
   WORKER_GROUP_ID: Type.String({ minLength: 1, default: 'quotes-pricing' }),
@@ -22,6 +25,8 @@ const Env = Type.Object({
 /** Everything the worker reads from its environment. */
 export interface WorkerConfig {
   kafkaBrokers: string[]
+  /** The Kafka client library (KAFKA_LIBRARY). */
+  kafkaLibrary: KafkaLibrary
   /** Topic of quote requests; created with `requestPartitions` partitions when missing. */
   requestTopic: string
   requestPartitions: number
@@ -48,6 +53,7 @@ export function loadWorkerConfig (env: NodeJS.ProcessEnv = process.env): WorkerC
   const e = readEnv(Env, env)
   return {
     kafkaBrokers: list(e.KAFKA_BROKERS),
+    kafkaLibrary: e.KAFKA_LIBRARY,
     requestTopic: e.REQUEST_TOPIC,
     requestPartitions: e.REQUEST_PARTITIONS,
     groupId: e.WORKER_GROUP_ID,

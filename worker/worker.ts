@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs'
 import { createResponder, type Responder, type ResponderStats } from '../plugin/responder/index.js'
 import type { WorkerConfig } from './config.js'
+import { kafkaOption } from '../common/kafka.js'
 import type { Logger } from './log.js'
 import { pricing } from './pricing.js'
 
@@ -17,13 +18,12 @@ export interface PricingWorker {
  * through the responder. Resolves once its consumer has joined its group.
  */
 export async function startWorker (config: WorkerConfig, log: Logger): Promise<PricingWorker> {
-  const kafka = { brokers: config.kafkaBrokers, clientId: config.workerId }
-  await ensureTopic(new Kafka({ ...kafka, logLevel: logLevel.WARN }), config.requestTopic, config.requestPartitions)
+  await ensureTopic(new Kafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logLevel: logLevel.WARN }), config.requestTopic, config.requestPartitions)
   const shutdown = new AbortController()
   let responder: Responder
   try {
     responder = await createResponder({
-      kafka,
+      kafka: kafkaOption(config.kafkaLibrary, config.kafkaBrokers, config.workerId),
       groupId: config.groupId,
       handlers: { [config.requestTopic]: pricing({ ...config, signal: shutdown.signal }) },
       concurrency: config.concurrency,

@@ -28,6 +28,9 @@ export function checkTargets (results: ScenarioResult[]): TargetCheck[] {
     checks.push({ target: `${ours.name} req/s >= ${atLeast} x ${theirs.name}`, measured: `${ratio.toFixed(2)} x (${Math.round(ours.requestsPerSec)} vs ${Math.round(theirs.requestsPerSec)})`, met: ratio >= atLeast })
   }
   if (affinity !== undefined && bare !== undefined) throughput(affinity, bare, 0.9)
+  // The plugin on @platformatic/kafka at least as fast as a hand-written kafkajs bridge.
+  const affinityPlatformatic = by('plugin-affinity-platformatic')
+  if (affinityPlatformatic !== undefined && bare !== undefined) throughput(affinityPlatformatic, bare, 1.0)
   if (redis === undefined) return checks
   if (bare !== undefined) throughput(redis, bare, 0.8)
   const onCluster = by('plugin-redis-cluster')

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import type * as Stack from '../../stack/stack.mjs'
 import type { Child } from '../../app/demo/children.js'
 import { projectRoot } from '../../app/demo/paths.js'
+import type { KafkaLibrary } from '../../plugin/index.js'
 import type { Running, Scenario, ScenarioContext } from './types.js'
 
 interface Setup {
@@ -15,6 +16,8 @@ interface Setup {
   pollMs?: number
   /** More environment of the plugin's apps. */
   env?: Record<string, string>
+  /** The Kafka client library of the apps and the worker (default kafkajs). */
+  library?: KafkaLibrary
 }
 
 /**
@@ -28,7 +31,9 @@ async function startPlugin (ctx: ScenarioContext, setup: Setup): Promise<Running
   const replyTopic = ctx.unique('bench-reply')
   await ctx.createTopic(requestTopic, 1)
   await ctx.createTopic(replyTopic, setup.replyPartitions)
+  const library = { KAFKA_LIBRARY: setup.library ?? 'kafkajs' }
   const common = {
+    ...library,
     REQUEST_TOPIC: requestTopic,
     REPLY_TOPIC: replyTopic,
     GROUP_ID: ctx.unique('bench-replies'),
@@ -41,7 +46,7 @@ async function startPlugin (ctx: ScenarioContext, setup: Setup): Promise<Running
   const children: Child[] = []
   const stop = async () => { await Promise.all(children.map(child => child.stop())) }
   try {
-    children.push(await ctx.start('worker', 'worker', { REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') }))
+    children.push(await ctx.start('worker', 'worker', { ...library, REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') }))
     if (setup.redisOnly === true) children.push(await ctx.start('reply-owner', 'plugin-app', { ...common, CLIENT_ID: 'bench-a-owner' }))
     const apps: Child[] = []
     for (let i = 1; i <= setup.loaded; i++) {
@@ -126,3 +131,18 @@ export const pluginRedisCluster: Scenario = {
     }
   }
 }
+
+/** A scenario again on @platformatic/kafka: its name ends in `-platformatic`. */
+export function onPlatformatic (scenario: Scenario, setup: Setup): Scenario {
+  return {
+    ...scenario,
+    name: `${scenario.name}-platformatic`,
+    description: `${scenario.description}, on @platformatic/kafka`,
+    library: '@platformatic/kafka',
+    start: ctx => startPlugin(ctx, { ...setup, library: '@platformatic/kafka' })
+  }
+}
+
+export const pluginRedisPlatformatic = onPlatformatic(pluginRedis, { loaded: 1, redisOnly: true, replyPartitions: 1 })
+export const pluginAffinityPlatformatic = onPlatformatic(pluginAffinity, { loaded: 2, replyPartitions: 2, affinity: true })
+export const pluginOneReplicaPlatformatic = onPlatformatic(pluginOneReplica, { loaded: 1, replyPartitions: 1, affinity: true })

@@ -1,3 +1,4 @@
+import type { KafkaLibrary } from '../../plugin/index.js'
 import type { Child } from '../../app/demo/children.js'
 
 /** What every scenario gets from the harness. */
@@ -36,6 +37,8 @@ export interface Running {
 export interface Scenario {
   name: string
   description: string
+  /** The Kafka client library of the scenario's plugin, worker or floor (default kafkajs). */
+  library?: KafkaLibrary
   /** Also measured in the open loop, at a fixed rate (about half of plugin-redis's capacity). */
   openLoop?: boolean
   start: (ctx: ScenarioContext) => Promise<Running>

@@ -1,4 +1,6 @@
 // Reading a benchmark server's settings from its environment, as the harness passes them.
+import type { KafkaLibrary, KafkaOption } from '../../plugin/index.js'
+import { kafkaOption } from '../../common/kafka.js'
 
 /** A required variable: a missing one is a bug in the harness, so it stops the server at once. */
 export function need (name: string): string {
@@ -10,6 +12,12 @@ export function need (name: string): string {
 /** The broker list from KAFKA_BROKERS. */
 export function brokers (): string[] {
   return need('KAFKA_BROKERS').split(',')
+}
+
+/** The plugin's or the responder's `kafka` option: KAFKA_BROKERS, and KAFKA_LIBRARY (default kafkajs). */
+export function kafka (clientId: string): KafkaOption {
+  const library = (process.env.KAFKA_LIBRARY ?? 'kafkajs') as KafkaLibrary
+  return kafkaOption(library, brokers(), clientId)
 }
 
 /** Tells the harness that this server is ready (over the IPC channel startChild opens). */

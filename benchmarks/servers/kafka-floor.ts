@@ -1,35 +1,35 @@
-// The transport's floor: request-reply with kafkajs alone, no HTTP and no Redis. Correlation in
-// an in-memory map, as NestJS and Spring do it; produce calls coalesced as the plugin does, so the
-// floor is the best kafkajs does, not a strawman. Drives its own load when the harness asks.
+// The transport's floor: request-reply through the plugin's Kafka transport alone (kafkajs, or
+// @platformatic/kafka with KAFKA_LIBRARY), no HTTP and no Redis. Correlation in an in-memory map, as
+// NestJS and Spring do it; produce calls coalesced as the plugin's are, so the floor is the best
+// the library does here, not a strawman. Drives its own load when the harness asks.
 import { randomUUID } from 'node:crypto'
-import { Kafka, Partitioners, logLevel } from 'kafkajs'
-import { BatchingProducer } from '../../plugin/kafka/kafkajs/batching-producer.js'
+import { createTransport } from '../../plugin/kafka/index.js'
+import { silentLog } from '../../plugin/log.js'
 import { HEADERS } from '../../plugin/protocol.js'
-import { brokers, need, onStop, ready } from './env.js'
+import { kafka, need, onStop, ready } from './env.js'
 
 const requestTopic = need('REQUEST_TOPIC')
 const replyTopic = need('REPLY_TOPIC')
 const TIMEOUT_MS = 5000
 
-const kafka = new Kafka({ brokers: brokers(), clientId: 'kafka-floor', logLevel: logLevel.ERROR })
-const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
-const batcher = new BatchingProducer(producer)
-const consumer = kafka.consumer({ groupId: need('GROUP_ID'), heartbeatInterval: 500, maxWaitTimeInMs: 100 })
+const transport = await createTransport(kafka('kafka-floor'), silentLog)
+const producer = transport.producer({ maxBatchBytes: 1_000_000 })
+const consumer = transport.consumer({
+  groupId: need('GROUP_ID'),
+  topics: [replyTopic],
+  fromBeginning: true,
+  commits: 'handled',
+  settings: { heartbeatInterval: 500, maxWaitTimeInMs: 100 }
+})
 const waiting = new Map<string, () => void>()
-const joined = new Promise<void>(resolve => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
 
 await producer.connect()
-await consumer.connect()
-await consumer.subscribe({ topics: [replyTopic], fromBeginning: true })
-await consumer.run({
-  eachBatch: async ({ batch }) => {
-    for (const message of batch.messages) {
-      const id = message.headers?.[HEADERS.correlationId]?.toString()
-      if (id !== undefined) waiting.get(id)?.()
-    }
+await consumer.start(async batch => {
+  for (const record of batch.records) {
+    const id = record.headers[HEADERS.correlationId]?.toString()
+    if (id !== undefined) waiting.get(id)?.()
   }
 })
-await joined
 
 /** One call: publish, then wait for the reply with this id (or the timeout). */
 function call (value: string): Promise<boolean> {
@@ -37,7 +37,7 @@ function call (value: string): Promise<boolean> {
   return new Promise(resolve => {
     const timer = setTimeout(() => { waiting.delete(id); resolve(false) }, TIMEOUT_MS)
     waiting.set(id, () => { clearTimeout(timer); waiting.delete(id); resolve(true) })
-    batcher.send(requestTopic, {
+    producer.send(requestTopic, {
       value,
       headers: { [HEADERS.correlationId]: id, [HEADERS.replyTopic]: replyTopic, [HEADERS.deadline]: String(Date.now() + TIMEOUT_MS) }
     }).catch(() => { clearTimeout(timer); waiting.delete(id); resolve(false) })
@@ -63,5 +63,10 @@ process.on('message', (message: { type: string, connections: number, durationMs:
   if (message.type !== 'load') return
   load(message).then(result => process.send?.({ type: 'result', ...result }), (err: Error) => process.send?.({ type: 'error', message: err.message }))
 })
-onStop(async () => { await consumer.disconnect(); await producer.disconnect() })
+onStop(async () => {
+  await consumer.close()
+  await producer.idle()
+  await producer.close()
+  await transport.close()
+})
 ready('kafka-floor')

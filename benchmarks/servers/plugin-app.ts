@@ -3,12 +3,12 @@
 import Fastify from 'fastify'
 import kafkaReply from '../../plugin/index.js'
 import { pollingBaseline } from '../lib/polling-store.js'
-import { brokers, need, onStop, ready } from './env.js'
+import { kafka, need, onStop, ready } from './env.js'
 
 const requestTopic = need('REQUEST_TOPIC')
 const app = Fastify()
 await app.register(kafkaReply, {
-  kafka: { brokers: brokers(), clientId: need('CLIENT_ID') },
+  kafka: kafka(need('CLIENT_ID')),
   // REDIS_CLUSTER_URLS (comma-separated): a Redis Cluster instead of REDIS_URL.
   redis: process.env.REDIS_CLUSTER_URLS === undefined ? need('REDIS_URL') : { cluster: process.env.REDIS_CLUSTER_URLS.split(',') },
   replyTopic: need('REPLY_TOPIC'),

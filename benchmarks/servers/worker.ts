@@ -1,9 +1,9 @@
 // Service B for the benchmarks: answers every request with its payload, doing no work.
 import { createResponder } from '../../plugin/responder/index.js'
-import { brokers, need, onStop, ready } from './env.js'
+import { kafka, need, onStop, ready } from './env.js'
 
 const responder = await createResponder({
-  kafka: { brokers: brokers(), clientId: 'bench-worker' },
+  kafka: kafka('bench-worker'),
   groupId: need('GROUP_ID'),
   handlers: { [need('REQUEST_TOPIC')]: payload => payload },
   concurrency: 64,

@@ -37,7 +37,7 @@ export type Handler = (payload: unknown, context: RequestContext) => unknown
 
 /** Options of createResponder. */
 export interface ResponderOptions {
-  /** A kafkajs config or `{ client }`. */
+  /** The Kafka client library and how it reaches Kafka: a kafkajs config or `{ client }`, or `{ library: '@platformatic/kafka', brokers, ... }`. */
   kafka: KafkaOption
   /** The responder's consumer group (one per kind of worker). */
   groupId: string
@@ -120,7 +120,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   const maxReplyBytes = options.maxReplyBytes ?? 1_000_000
   const readyTimeout = options.readyTimeout ?? 30_000
   const log = options.logger ?? silentLog
-  const transport = createTransport(options.kafka, log)
+  const transport = await createTransport(options.kafka, log)
   const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0, unsent: 0 }
 
   const producer = transport.producer({ maxBatchBytes: maxReplyBytes, ignoreMissingPartition: true })

@@ -5,7 +5,7 @@ import { checkSchema, ConsumerSettingsSchema, Millis } from '../schemas.js'
 
 /** The responder's options that are plain values, checked once by createResponder. */
 export const ResponderOptionsSchema = Type.Object({
-  kafka: Type.Unknown({ description: 'kafkajs config ({ brokers, clientId, ... }) or { client } with a Kafka instance' }),
+  kafka: Type.Unknown({ description: 'the Kafka library and how it reaches Kafka (as the plugin\'s kafka option)' }),
   groupId: Type.String({ minLength: 1, maxLength: 255 }),
   handlers: Type.Unknown({ description: 'one handler function per request topic' }),
   concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'requests handled at once' })),

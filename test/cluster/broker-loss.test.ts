@@ -12,7 +12,7 @@ import {
   clusterAdmin, coordinatorOf, createPlacedTopic, kafkaClusterBrokers, kafkaNodeAddress, killKafkaNode,
   leadersOf, offsetsPartitionOf, otherNodes, restartKafkaNode, startClusterApp, type ClusterNames
 } from '../helpers/cluster.js'
-import { uniqueName } from '../helpers/stack.js'
+import { kafkaConfig, uniqueName } from '../helpers/stack.js'
 import { waitFor } from '../helpers/wait.js'
 
 type Role = 'reply-leader' | 'request-leader' | 'coordinator'
@@ -136,7 +136,7 @@ for (const [role, what] of roles) {
     await admin.disconnect()
 
     const worker: Responder = await createResponder({
-      kafka: { brokers: kafkaClusterBrokers, clientId: 'cluster-worker' },
+      kafka: kafkaConfig('cluster-worker', kafkaClusterBrokers),
       groupId: `${groupId}-worker`,
       handlers: { [names.requestTopic]: payload => payload },
       consumer: { heartbeatInterval: 500, maxWaitTimeInMs: 100 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { createResponder, type Responder } from '../../plugin/responder/index.js'
 import { clusterAdmin, kafkaClusterBrokers, startClusterApp } from '../helpers/cluster.js'
-import { uniqueName } from '../helpers/stack.js'
+import { kafkaConfig, uniqueName } from '../helpers/stack.js'
 import { waitFor } from '../helpers/wait.js'
 
 const REPLICAS = 8
@@ -35,7 +35,7 @@ t.test(`${REPLICAS} replicas on 2 reply partitions, ${WORKERS} workers: rolling 
 
   let nextWorker = 0
   const startWorker = () => createResponder({
-    kafka: { brokers: kafkaClusterBrokers, clientId: `cluster-worker-${++nextWorker}` },
+    kafka: kafkaConfig(`cluster-worker-${++nextWorker}`, kafkaClusterBrokers),
     groupId: `${names.groupId}-worker`,
     handlers: { [names.requestTopic]: payload => payload },
     concurrency: 64,

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Kafka, logLevel, type Admin } from 'kafkajs'
 import kafkaReply, { type KafkaReplyOptions } from '../../plugin/index.js'
-import { redisUrl } from './stack.js'
+import { kafkaConfig, redisUrl } from './stack.js'
 
 /** The 3-node Kafka cluster: node n (1..3) listens on 127.0.0.1:2909(1+n). */
 export const kafkaClusterBrokers: string[] = ['127.0.0.1:29092', '127.0.0.1:29093', '127.0.0.1:29094']
@@ -101,7 +101,7 @@ export interface ClusterNames { requestTopic: string, replyTopic: string, groupI
 export async function startClusterApp (names: ClusterNames, clientId: string, timeout: number, consumer: KafkaReplyOptions['consumer']): Promise<FastifyInstance> {
   const app = Fastify()
   await app.register(kafkaReply, {
-    kafka: { brokers: kafkaClusterBrokers, clientId },
+    kafka: kafkaConfig(clientId, kafkaClusterBrokers),
     redis: redisUrl,
     replyTopic: names.replyTopic,
     groupId: names.groupId,

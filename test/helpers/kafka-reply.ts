@@ -3,9 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs'
 import type { Test } from 'tap'
-import kafkaReply, { type KafkaReplyOptions } from '../../plugin/index.js'
+import kafkaReply, { type KafkaOption, type KafkaReplyOptions } from '../../plugin/index.js'
 import { createResponder, type Handler, type Responder, type ResponderOptions } from '../../plugin/responder/index.js'
-import { createTopic, kafkaBrokers, redisUrl, uniqueName } from './stack.js'
+import { createTopic, kafkaBrokers, kafkaConfig, redisUrl, uniqueName } from './stack.js'
 import { waitFor } from './wait.js'
 
 /** Topic, group and key prefix of one test, unused by any other. */
@@ -32,7 +32,7 @@ export async function freshTopics (replyPartitions = 1, requestPartitions = 1, b
 /** Options for one instance; heartbeats are quick so that a rebalance in a test takes little time. */
 export function instanceOptions (names: Names, overrides: Partial<KafkaReplyOptions> = {}): KafkaReplyOptions {
   return {
-    kafka: { brokers: kafkaBrokers, clientId: 'test-app' },
+    kafka: kafkaConfig('test-app'),
     redis: redisUrl,
     replyTopic: names.replyTopic,
     groupId: names.groupId,
@@ -69,13 +69,18 @@ export async function startInstances (t: Test, names: Names, count: number, over
  * Two instances of one group on a reply topic of one partition: `consumer` holds the partition, so
  * it consumes every reply, and every reply of `caller` crosses Redis. Which one holds it is read
  * from the group once it is stable, not assumed from how an assigner orders its members. `apps`
- * are the two in the order of `overrides`.
+ * are the two in the order of `overrides`; `kafka` makes each one's `kafka` option.
  */
-export async function consumerAndCaller (t: Test, names: Names, overrides: Array<Partial<KafkaReplyOptions>> = [{}, {}]): Promise<{ consumer: FastifyInstance, caller: FastifyInstance, apps: FastifyInstance[] }> {
+export async function consumerAndCaller (
+  t: Test,
+  names: Names,
+  overrides: Array<Partial<KafkaReplyOptions>> = [{}, {}],
+  kafka: Array<(clientId: string) => KafkaOption> = [kafkaConfig, kafkaConfig]
+): Promise<{ consumer: FastifyInstance, caller: FastifyInstance, apps: FastifyInstance[] }> {
   const clientIds = overrides.map(() => uniqueName('app'))
   const apps: FastifyInstance[] = []
   for (const [i, clientId] of clientIds.entries()) {
-    apps.push(await startInstance(t, names, { ...overrides[i], kafka: { brokers: kafkaBrokers, clientId } }))
+    apps.push(await startInstance(t, names, { ...overrides[i], kafka: kafka[i](clientId) }))
   }
   const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'test-roles', logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
@@ -100,7 +105,7 @@ export async function consumerAndCaller (t: Test, names: Names, overrides: Array
 /** A responder on the request topic; closed at the end of the test. */
 export async function startWorker (t: Test, names: Names, handler: Handler, overrides: Partial<ResponderOptions> = {}): Promise<Responder> {
   const responder = await createResponder({
-    kafka: { brokers: kafkaBrokers, clientId: 'test-worker' },
+    kafka: kafkaConfig('test-worker'),
     groupId: `${names.groupId}-worker`,
     handlers: { [names.requestTopic]: handler },
     consumer: { heartbeatInterval: 500, maxWaitTimeInMs: 100 },

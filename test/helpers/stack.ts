@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Kafka, logLevel } from 'kafkajs'
+import type { KafkaOption } from '../../plugin/index.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -12,6 +13,21 @@ export const kafkaBrokers: string[] = (process.env.KAFKA_BROKERS || '127.0.0.1:9
   .split(',').map(s => s.trim()).filter(Boolean)
 
 export const redisUrl: string = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+
+/**
+ * The Kafka client library the plugin and the responder run on in this test run: KAFKA_LIBRARY
+ * (`kafkajs`, the default, or `@platformatic/kafka`). Tests, their helpers and peers use kafkajs
+ * directly either way.
+ */
+export const kafkaLibrary: string = process.env.KAFKA_LIBRARY || 'kafkajs'
+
+/** Options for a test that exercises kafkajs itself: skipped when the run is on another library. */
+export const kafkajsOnly = { skip: kafkaLibrary === 'kafkajs' ? false : `kafkajs only (this run: ${kafkaLibrary})` }
+
+/** The plugin's or the responder's `kafka` option for this run's library. */
+export function kafkaConfig (clientId: string, brokers: string[] = kafkaBrokers): KafkaOption {
+  return (kafkaLibrary === 'kafkajs' ? { brokers, clientId } : { library: kafkaLibrary, brokers, clientId }) as KafkaOption
+}
 
 /** The database index of redisUrl, for `__keyspace@<db>__:` channels. */
 export const redisDb: number = Number(new URL(redisUrl).pathname.slice(1) || 0)

@@ -9,7 +9,11 @@ const root = resolve(import.meta.dirname, '../..')
 const env = { ...process.env, PATH: `${join(root, 'node_modules/.bin')}${delimiter}${process.env.PATH}` }
 // --save-coverage=<name>: after the run, keep tap's raw coverage under .tap/coverage-runs/<name>, so
 // that `npm run coverage` can report what several runs (npm test, test:cluster) covered together.
-const saveAs = process.argv.find(arg => arg.startsWith('--save-coverage='))?.slice('--save-coverage='.length)
+// The name is suffixed with the run's Kafka client library and Node line, so that the runs CI makes
+// on several of each are all kept.
+const saveName = process.argv.find(arg => arg.startsWith('--save-coverage='))?.slice('--save-coverage='.length)
+const library = (process.env.KAFKA_LIBRARY || 'kafkajs').replace(/^@platformatic\/kafka$/, 'platformatic')
+const saveAs = saveName === undefined ? undefined : `${saveName}-${library}-node${process.versions.node.split('.')[0]}`
 const args = process.argv.slice(2).filter(arg => !arg.startsWith('--save-coverage='))
 
 // At a terminal tap prints its human report, and --output-file saves the raw TAP beside it.

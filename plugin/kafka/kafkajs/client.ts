@@ -1,10 +1,8 @@
 import * as net from 'node:net'
 import * as tls from 'node:tls'
-import { Kafka, logLevel, type ISocketFactory, type KafkaConfig, type LogEntry } from 'kafkajs'
+import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs'
 import type { Log } from '../../log.js'
-
-/** How the plugin reaches Kafka through kafkajs: a kafkajs config, or a Kafka client you own. */
-export type KafkaOption = KafkaConfig | { client: Kafka }
+import type { KafkajsOption } from './options.js'
 
 /**
  * Retries of the plugin's and the responder's producers. kafkajs's default (300 ms doubling, 5
@@ -52,10 +50,11 @@ export interface KafkaClient {
  * Creates the kafkajs client from a config, or takes the one passed as `{ client }`. kafkajs logs
  * go to the plugin's logger: INFO chatter (joins, connects) at debug level.
  */
-export function createKafka (option: KafkaOption, log: Log): KafkaClient {
+export function createKafka (option: KafkajsOption, log: Log): KafkaClient {
   if ('client' in option) return { kafka: option.client, owned: false, destroySockets: () => 0 }
+  const { library: _library, ...config } = option
   const sockets = new Set<net.Socket>()
-  const create = option.socketFactory ?? defaultSocketFactory
+  const create = config.socketFactory ?? defaultSocketFactory
   const socketFactory: ISocketFactory = args => {
     const socket = create(args)
     sockets.add(socket)
@@ -65,7 +64,7 @@ export function createKafka (option: KafkaOption, log: Log): KafkaClient {
   const kafka = new Kafka({
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => logEntry(log, entry),
-    ...option,
+    ...config,
     socketFactory
   })
   const destroySockets = () => {

@@ -1,13 +1,11 @@
-import { Partitioners, type ICustomPartitioner, type Kafka, type KafkaConfig, type Producer } from 'kafkajs'
-import { errors } from '../../errors.js'
+import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs'
 import type { Log } from '../../log.js'
 import type { GroupConsumer, GroupConsumerOptions, KafkaTransport, ProducerOptions, RecordProducer, SendScope, TopicSpec } from '../transport.js'
 import { BatchingProducer } from './batching-producer.js'
-import { createKafka, type KafkaClient, type KafkaOption } from './client.js'
+import { createKafka, type KafkaClient } from './client.js'
+import type { KafkajsOption } from './options.js'
 import { KafkajsGroupConsumer } from './group-consumer.js'
 import { toProduceError } from './produce-errors.js'
-
-export type { KafkaOption } from './client.js'
 
 /** The transport on kafkajs. */
 export class KafkajsTransport implements KafkaTransport {
@@ -15,7 +13,7 @@ export class KafkajsTransport implements KafkaTransport {
   readonly #client: KafkaClient
   readonly #log: Log
 
-  constructor (option: KafkaOption, log: Log) {
+  constructor (option: KafkajsOption, log: Log) {
     this.#client = createKafka(option, log)
     this.#log = log
   }
@@ -96,27 +94,5 @@ const knownPartitionsOnly: ICustomPartitioner = () => {
     if (partition === undefined) return fallback(args)
     if (args.partitionMetadata.some(meta => meta.partitionId === partition)) return partition
     return fallback({ ...args, message: { ...args.message, partition: undefined } })
-  }
-}
-
-/** Checks the `kafka` option for kafkajs: a config with brokers, or `{ client }`. Throws INVALID_OPTION naming the path. */
-export function checkKafkajsOption (kafka: unknown): asserts kafka is KafkaOption {
-  if (typeof kafka !== 'object' || kafka === null) {
-    throw new errors.INVALID_OPTION('kafka', 'expected a kafkajs config ({ brokers, clientId }) or { client }')
-  }
-  if ('client' in kafka) {
-    const client = kafka.client as Partial<Kafka> | null
-    if (typeof client?.producer !== 'function' || typeof client.consumer !== 'function' || typeof client.admin !== 'function') {
-      throw new errors.INVALID_OPTION('kafka.client', 'expected a kafkajs Kafka instance')
-    }
-    return
-  }
-  const { brokers, clientId } = kafka as Partial<KafkaConfig>
-  const brokerList = Array.isArray(brokers) && brokers.length > 0 && brokers.every(b => typeof b === 'string' && b.length > 0)
-  if (!brokerList && typeof brokers !== 'function') {
-    throw new errors.INVALID_OPTION('kafka.brokers', 'expected a non-empty array of "host:port" strings')
-  }
-  if (clientId !== undefined && (typeof clientId !== 'string' || clientId.length === 0)) {
-    throw new errors.INVALID_OPTION('kafka.clientId', 'expected a non-empty string')
   }
 }
