@@ -1,6 +1,7 @@
 // npm run bench: every scenario against the same broker and Redis, with the same worker and load;
 // `--repeat N` runs them all N times, interleaved, and reports the medians. Writes
-// results/latest.{json,md,svg}; --quick and --only write results/quick/.
+// results/latest.{json,md,svg}; --quick and --only write results/quick/. --libraries runs the
+// scenarios that compare the Kafka client libraries (on Node 24) and writes results/libraries/.
 import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -30,7 +31,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     repeat: { type: 'string', default: '1' },
-    rate: { type: 'string' }
+    rate: { type: 'string' },
+    libraries: { type: 'boolean', default: false }
   }
 })
 const quick = args.quick === true
@@ -40,13 +42,17 @@ const connections = positive('connections', args.connections)
 const repeat = positive('repeat', args.repeat)
 const IDLE_S = 2
 const unloadedS = quick ? 1 : 5
-const only = args.only?.split(',')
+/** The scenarios that compare the two Kafka client libraries, with the baseline their target uses. */
+const LIBRARY_SCENARIOS = ['kafka-floor', 'http-kafka-bare', 'plugin-one-replica', 'plugin-affinity', 'plugin-redis']
+const libraries = args.libraries === true
+const only = libraries ? LIBRARY_SCENARIOS.flatMap(name => name === 'http-kafka-bare' ? [name] : [name, `${name}-platformatic`]) : args.only?.split(',')
 // @platformatic/kafka needs Node >= 22.22 or >= 24.6: its scenarios run only where it can, so that
 // both libraries are measured on one Node version (run the benchmarks on Node 24).
 const platformaticProblem = platformaticNodeProblem(process.versions.node)
 const runnable = (s: typeof scenarios[number]) => s.library !== '@platformatic/kafka' || platformaticProblem === undefined
 const chosen = (only === undefined ? scenarios : scenarios.filter(s => only.includes(s.name))).filter(runnable)
 if (chosen.length === 0) throw new Error(`--only names no scenario that runs here; there are: ${scenarios.filter(runnable).map(s => s.name).join(', ')}`)
+if (platformaticProblem !== undefined && libraries) throw new Error(`--libraries compares kafkajs with @platformatic/kafka: ${platformaticProblem} (run it on Node 24)`)
 if (platformaticProblem !== undefined) console.log(`  the -platformatic scenarios are left out: ${platformaticProblem}`)
 /** The open loop's rate: --rate, or half of what plugin-redis answered in the first round. */
 let openRate = args.rate === undefined ? undefined : positive('rate', args.rate)
@@ -237,7 +243,7 @@ const failed: Array<{ scenario: string, round: number, error: string }> = []
 const info = await redis.info('server')
 const loadBefore = loadavg().map(round2)
 // A quick or partial run does not replace the committed results of a full one.
-const out = join(projectRoot, 'benchmarks', 'results', ...(quick || only !== undefined ? ['quick'] : []))
+const out = join(projectRoot, 'benchmarks', 'results', ...(libraries ? ['libraries'] : quick || only !== undefined ? ['quick'] : []))
 
 /** Aggregates the runs so far and writes the results: after every round, so a cut-short run still leaves its figures. */
 function report (rounds: number) {

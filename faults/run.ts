@@ -13,6 +13,8 @@ import { killEverything, measureCapacity, runScenario, type SuiteContext, type S
 import { scenarios } from './scenarios/index.js'
 
 const options = parseOptions(process.argv.slice(2), scenarios.map(s => s.name))
+// The replicas and the worker read it (the reference services' KAFKA_LIBRARY); children inherit it.
+process.env.KAFKA_LIBRARY = options.library
 const chosen = scenarios.filter(s => options.only === undefined || options.only.includes(s.name))
 const started = performance.now()
 const startedAt = new Date().toISOString()
@@ -112,8 +114,9 @@ try {
 
 const wallS = (performance.now() - started) / 1000
 const { only: _only, logs: _logs, ...config } = options
-// A --quick or partial run does not replace the committed results of a full one.
-const resultsDir = join(projectRoot, 'faults', 'results', options.quick || options.only !== undefined ? 'quick' : '')
+// A --quick or partial run does not replace the committed results of a full one; a full run on
+// @platformatic/kafka writes results/platformatic/.
+const resultsDir = join(projectRoot, 'faults', 'results', options.quick || options.only !== undefined ? 'quick' : options.library === 'kafkajs' ? '' : 'platformatic')
 writeResults(resultsDir, {
   startedAt,
   wallS,

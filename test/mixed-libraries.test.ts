@@ -34,3 +34,11 @@ t.test('one reply group of a kafkajs replica and a @platformatic/kafka replica: 
   t.equal(consumer.kafkaReply.stats().handedOver, 2)
   t.equal(consumer.kafkaReply.stats().malformed + caller.kafkaReply.stats().malformed, 0, 'each member knows the other from its group metadata')
 })
+
+t.test('on a Node.js @platformatic/kafka does not run on, choosing it fails ready() saying which Node it needs', { skip: skip === false ? 'this Node.js runs @platformatic/kafka' : false }, async t => {
+  const names = await freshTopics(1)
+  await t.rejects(startInstance(t, names, { kafka: platformatic('too-old') }), {
+    code: 'FST_KAFKA_REPLY_INVALID_OPTION',
+    message: /kafka\.library: @platformatic\/kafka needs Node\.js >= 22\.22 or >= 24\.6/
+  })
+})

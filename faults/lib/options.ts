@@ -14,6 +14,8 @@ export interface SuiteOptions {
   logs: string | undefined
   /** Scenario names to run; all when undefined. */
   only: string[] | undefined
+  /** The Kafka client library of the replicas and the worker (--library, default kafkajs). */
+  library: 'kafkajs' | '@platformatic/kafka'
 }
 
 /** The load of `steady`, as a share of the capacity the suite measures first (when --rate does not set it). */
@@ -30,7 +32,8 @@ export const FAULT_SHARE = 0.5
  * --duration S (default 60), --quick (10 s each), --rate N (default: a share of the capacity measured at
  * the start, on this machine with everything the scenarios run: 70% for `steady`, 50% with a fault), --timeout MS (default 2000, so
  * deadlines pass quickly), --log-level (of the children, default warn: info logs two lines per
- * request), --logs DIR (children's output and each scenario's calls), --only a,b.
+ * request), --logs DIR (children's output and each scenario's calls), --only a,b, --library kafkajs or
+ * @platformatic/kafka (of the replicas and the worker; the latter on Node.js 22.22+ or 24.6+).
  */
 export function parseOptions (argv: string[], names: string[]): SuiteOptions {
   const { values } = parseArgs({
@@ -42,9 +45,12 @@ export function parseOptions (argv: string[], names: string[]): SuiteOptions {
       timeout: { type: 'string', default: '2000' },
       'log-level': { type: 'string', default: 'warn' },
       logs: { type: 'string' },
-      only: { type: 'string' }
+      only: { type: 'string' },
+      library: { type: 'string', default: 'kafkajs' }
     }
   })
+  const library = values.library
+  if (library !== 'kafkajs' && library !== '@platformatic/kafka') throw new Error(`--library takes kafkajs or @platformatic/kafka, not ${library}`)
   const only = values.only?.split(',')
   const unknown = only?.filter(name => !names.includes(name)) ?? []
   if (unknown.length > 0) throw new Error(`--only names no scenario ${unknown.join(', ')}; there are: ${names.join(', ')}`)
@@ -56,7 +62,8 @@ export function parseOptions (argv: string[], names: string[]): SuiteOptions {
     timeoutMs: positive('timeout', values.timeout),
     logLevel: values['log-level'] ?? 'warn',
     logs: values.logs,
-    only
+    only,
+    library
   }
 }
 

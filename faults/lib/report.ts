@@ -82,7 +82,7 @@ function loadOrigin (config: Record<string, unknown>): string {
 function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): string {
   const lines = [
     `Fault suite, ${startedAt}, ${wallS.toFixed(0)} s in all: ${loadOrigin(config)}, ${config.durationS} s of load per scenario (at least), ` +
-      `reply deadline ${config.timeoutMs} ms, ${config.replicas} app replicas and 1 worker unless a scenario says otherwise.`,
+      `reply deadline ${config.timeoutMs} ms, ${config.replicas} app replicas and 1 worker unless a scenario says otherwise, on ${String(config.library ?? 'kafkajs')}.`,
     '',
     `| ${HEADERS.join(' | ')} |`,
     `| --- |${' ---: |'.repeat(HEADERS.length - 2)} --- |`,

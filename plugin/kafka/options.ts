@@ -91,6 +91,9 @@ export function checkKafkaOption (kafka: unknown): asserts kafka is KafkaOption 
   throw new errors.INVALID_OPTION('kafka.library', `expected one of ${LIBRARIES.map(name => `'${name}'`).join(', ')}`)
 }
 
+/** The keys of a @platformatic/kafka option. */
+const PLATFORMATIC_KEYS = ['library', 'brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout', 'platformatic']
+
 /** SASL mechanisms, in lower case. */
 const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512']
 
@@ -118,6 +121,11 @@ export function checkPlatformaticOption (kafka: unknown): asserts kafka is Platf
   }
   const option = kafka as Record<string, unknown>
   if (option.library !== PLATFORMATIC) throw new errors.INVALID_OPTION('kafka.library', `expected '${PLATFORMATIC}'`)
+  if ('client' in option) {
+    throw new errors.INVALID_OPTION('kafka.client', `${PLATFORMATIC} has no single client object to pass (its producers, consumers and admins are separate): give brokers, and the plugin makes and closes its own`)
+  }
+  const unknown = Object.keys(option).find(name => !PLATFORMATIC_KEYS.includes(name))
+  if (unknown !== undefined) throw new errors.INVALID_OPTION(`kafka.${unknown}`, `unknown setting for ${PLATFORMATIC} (known: ${PLATFORMATIC_KEYS.join(', ')}; settings only ${PLATFORMATIC} has go under kafka.platformatic)`)
   const { brokers, clientId, ssl, sasl, connectionTimeout, requestTimeout, platformatic } = option
   if (!Array.isArray(brokers) || brokers.length === 0 || !brokers.every(b => typeof b === 'string' && b.length > 0)) {
     throw new errors.INVALID_OPTION('kafka.brokers', 'expected a non-empty array of "host:port" strings')

@@ -1,9 +1,10 @@
 // A broker of the 3-node cluster SIGKILLed under load, once per role: the reply partition's leader,
 // the request partition's leader, the reply group's coordinator. Each role sits on its own broker.
 // The assertions are counts; the recovery times are measured and written to .tap/cluster-broker-loss.jsonl
-// (every run, appended) and test/cluster/results/broker-loss.md (this run's table, which the docs include).
+// (every run, appended) and test/cluster/results/ (each library's latest run, and broker-loss.md, the
+// two side by side, which the docs include).
 import t from 'tap'
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Kafka, logLevel, type Admin } from 'kafkajs'
@@ -12,7 +13,7 @@ import {
   clusterAdmin, coordinatorOf, createPlacedTopic, kafkaClusterBrokers, kafkaNodeAddress, killKafkaNode,
   leadersOf, offsetsPartitionOf, otherNodes, restartKafkaNode, startClusterApp, type ClusterNames
 } from '../helpers/cluster.js'
-import { kafkaConfig, uniqueName } from '../helpers/stack.js'
+import { kafkaConfig, kafkaLibrary, uniqueName } from '../helpers/stack.js'
 import { waitFor } from '../helpers/wait.js'
 
 type Role = 'reply-leader' | 'request-leader' | 'coordinator'
@@ -20,7 +21,7 @@ type Role = 'reply-leader' | 'request-leader' | 'coordinator'
 const RATE_MS = 25 // 40 calls a second, alternating between the two replicas
 const DEADLINE_MS = 4000
 const MEASUREMENTS = new URL('../../.tap/cluster-broker-loss.jsonl', import.meta.url)
-const RESULTS = new URL('./results/broker-loss.md', import.meta.url)
+const RESULTS = new URL('./results/', import.meta.url)
 
 interface Measured {
   role: Role
@@ -33,21 +34,35 @@ interface Measured {
   medianMsAfterReturn: number
 }
 const measuredRuns: Measured[] = []
+const librarySlug = kafkaLibrary.replace(/^@platformatic\/kafka$/, 'platformatic')
 
-// Once every role ran: this run's table, for the docs (docs/operating.md includes it).
+// Once every role ran: this run's figures (results/broker-loss-<library>.json), and the table of
+// the latest run of each library side by side (results/broker-loss.md, which the docs include).
 t.teardown(() => {
   if (measuredRuns.length === 0) return
-  const rows = measuredRuns.map(m => `| ${m.role} | ${m.victim} | ${m.electedAfterKillMs} | ${m.resumedAfterKillMs} | ${m.statuses['504'] ?? 0} | ${m.statuses['503'] ?? 0} | ${m.statuses['200'] ?? 0} | ${m.medianMsBefore} / ${m.medianMsAfterReturn} |`)
-  mkdirSync(new URL('.', RESULTS), { recursive: true })
-  writeFileSync(RESULTS, [
+  mkdirSync(RESULTS, { recursive: true })
+  const run = { library: kafkaLibrary, node: process.version, date: new Date().toISOString().slice(0, 10), rows: measuredRuns }
+  writeFileSync(new URL(`broker-loss-${librarySlug}.json`, RESULTS), JSON.stringify(run, null, 2) + '\n')
+  const runs = ['kafkajs', 'platformatic'].flatMap(slug => {
+    try {
+      return [JSON.parse(readFileSync(new URL(`broker-loss-${slug}.json`, RESULTS), 'utf8')) as typeof run]
+    } catch {
+      return []
+    }
+  })
+  const rows = runs.flatMap(r => r.rows.map(m => `| ${m.role} | ${r.library} | ${m.electedAfterKillMs} | ${m.resumedAfterKillMs} | ${m.statuses['504'] ?? 0} | ${m.statuses['503'] ?? 0} | ${m.statuses['200'] ?? 0} | ${m.medianMsBefore} / ${m.medianMsAfterReturn} |`))
+    .sort()
+  writeFileSync(new URL('broker-loss.md', RESULTS), [
     '# Broker loss on the 3-node cluster',
     '',
-    `Written by \`npm run test:cluster\` (test/cluster/broker-loss.test.ts) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, kafkajs.`,
+    'Written by `npm run test:cluster` (test/cluster/broker-loss.test.ts), the latest run of each library:',
+    ...runs.map(r => `- ${r.library}: ${r.date}, Node ${r.node}`),
+    '',
     `Two replicas and one worker, ${1000 / RATE_MS} calls/s, ${DEADLINE_MS} ms deadline; one broker SIGKILLed per role, brought back once calls were answered again.`,
     'Times in ms from the kill; "resumed" is when calls sent after the kill were answered again.',
     '',
-    '| broker killed | node | election after the kill | answers resumed after the kill | 504s | 503s | 200s | median ms before the kill / after the return |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| broker killed | library | election after the kill | answers resumed after the kill | 504s | 503s | 200s | median ms before the kill / after the return |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows,
     ''
   ].join('\n'))

