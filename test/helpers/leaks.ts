@@ -56,3 +56,20 @@ export function liveTimers (): string[] {
   }
   return live
 }
+
+const OURS = ['/plugin/', '/node_modules/kafkajs/', '/node_modules/@platformatic/kafka/', '/node_modules/ioredis/']
+
+/**
+ * What the plugin, the responder and their Kafka and Redis clients left running: each live timer
+ * made from their code since trackTimers() (process.getActiveResourcesInfo() names only a kind,
+ * "Timeout", so each is told by where it was made) and each socket to one of `ports`. Empty once
+ * everything they opened is closed.
+ */
+export function leftBehind (ports: number[]): string[] {
+  const proc = process as unknown as { _getActiveHandles: () => Handle[] }
+  const sockets = proc._getActiveHandles()
+    .filter(h => h.constructor?.name === 'Socket' && ports.includes(h.remotePort ?? -1))
+    .map(h => `socket to ${h.remoteAddress ?? '?'}:${h.remotePort ?? '?'}`)
+  const timers = liveTimers().filter(stack => OURS.some(dir => stack.includes(dir))).map(stack => `timer made at ${stack}`)
+  return [...sockets, ...timers]
+}

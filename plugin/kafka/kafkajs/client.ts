@@ -37,11 +37,12 @@ export interface KafkaClient {
   kafka: Kafka
   owned: boolean
   /**
-   * Destroys the sockets of a client the plugin created that are still open once its producers,
-   * consumers and admins were disconnected; returns how many. kafkajs leaves one open after the
-   * group coordinator's broker dies and returns: the consumer keeps the coordinator it joined
-   * through, and once a metadata refresh dropped that broker, its reconnect is no longer closed by
-   * disconnect(). A no-op for a client passed in, which its owner closes.
+   * Ends the connections of a client the plugin created that are still open once its producers,
+   * consumers and admins were disconnected (their sockets destroyed, and kafkajs told they ended, so
+   * that their request queues stop their timers); returns how many. kafkajs leaves some open after a
+   * broker dies and returns: the consumer keeps the coordinator it joined through, and once a
+   * metadata refresh dropped a broker, its connection is no longer closed by disconnect(). A no-op
+   * for a client passed in, which its owner closes.
    */
   destroySockets: () => number
 }
@@ -69,7 +70,13 @@ export function createKafka (option: KafkajsOption, log: Log): KafkaClient {
   })
   const destroySockets = () => {
     const open = sockets.size
-    for (const socket of sockets) socket.destroy()
+    for (const socket of sockets) {
+      socket.destroy()
+      // kafkajs learns that a connection closed only from its socket's 'end' or 'error': without
+      // one, its request queue keeps a 100 ms interval and a 1 ms loop running for good, and the
+      // process never exits. 'end' makes it fail what was in flight and stop both timers.
+      socket.emit('end')
+    }
     sockets.clear()
     return open
   }

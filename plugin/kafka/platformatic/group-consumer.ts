@@ -208,6 +208,13 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.#closed = true
     await this.stop()
     await Promise.allSettled(this.#lookups)
+    // Leaving first ends the membership before the consumer closes: @platformatic/kafka 2.12.1's
+    // close() alone lets a join still in flight (a rejoin after a coordinator's loss) complete and
+    // schedule heartbeats that nothing stops, and the process never exits.
+    await new Promise<void>(resolve => this.#consumer.leaveGroup(true, err => {
+      if (err) this.#log.debug({ err, groupId: this.#options.groupId }, 'could not leave the group before closing')
+      resolve()
+    }))
     await Promise.allSettled([
       this.#admin?.close(),
       // force: a stream made again just now (see #recover) is closed with the consumer.
