@@ -50,7 +50,12 @@ export const REMOTE_CODES = {
   /** The handler's result was larger than maxReplyBytes, or the broker refused the reply as too large. */
   replyTooLarge: 'REPLY_TOO_LARGE',
   /** The request's payload was not JSON (status 400). */
-  invalidJson: 'INVALID_JSON'
+  invalidJson: 'INVALID_JSON',
+  /**
+   * The handler threw an error that was not meant for the caller (not a `ReplyError`, no 4xx
+   * `statusCode`): the caller gets a fixed message naming the correlation id, the worker's log the error.
+   */
+  workerError: 'WORKER_ERROR'
 } as const
 
 /** The error a worker reports in a reply. */

@@ -23,7 +23,7 @@ t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths
   t.ok(routes.some(line => /\smemory\s/.test(line)), 'a reply consumed by the replica that waited')
   t.ok(routes.some(line => /\sredis\s/.test(line)), 'a reply handed over through Redis')
   t.match(output, /\s504\s+\d+\.\d+\s+FST_KAFKA_REPLY_TIMEOUT/, 'a timeout')
-  t.match(output, /\s502\s+\d+\.\d+\s+FST_KAFKA_REPLY_REMOTE_ERROR/, 'a worker failure')
+  t.match(output, /\s502\s+\d+\.\d+\s+WORKER_ERROR: The worker failed: internal error \(correlation id /, 'a worker failure, its message kept on the worker')
   t.match(output, /\s422\s+\d+\.\d+\s+UNKNOWN_SKU/, 'a worker refusal passed through')
   t.match(output, /SCAN MATCH demo-[0-9a-f]+:\* -> 0 keys/, 'Redis holds nothing afterwards')
   t.match(output, /demo: all \d+ checks passed/)

@@ -42,14 +42,15 @@ t.test('no reply by the deadline: 504; the late reply leaves no key behind', asy
   t.same(await keysUnder(redisClient(t), names.keyPrefix), [], 'a late reply is not written to Redis')
 })
 
-t.test('a worker error is a 502 with its message; a 4xx set by the worker passes through', async t => {
+t.test('a worker error is a 502 naming the correlation id, not its message; a 4xx set by the worker passes through', async t => {
   const names = await freshTopics(1)
   const [app] = await startInstances(t, names, 1)
   await startWorker(t, names, work)
 
   const crash = await app.inject({ method: 'POST', url: '/call', payload: { n: 1, fail: 'crash' } })
   t.equal(crash.statusCode, 502)
-  t.match(crash.json(), { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', message: 'The worker failed: database exploded' })
+  t.match(crash.json(), { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', message: /^The worker failed: internal error \(correlation id [^)]+\)$/ })
+  t.notMatch(crash.body, /database exploded/, 'the worker\'s own message stays on the worker')
   t.notMatch(crash.body, /at .*\.ts:\d+/, 'no stack trace')
   t.notMatch(crash.body, /127\.0\.0\.1|9092|6379/, 'no broker or Redis address')
   t.notMatch(crash.body, new RegExp(names.keyPrefix), 'no Redis key')

@@ -78,5 +78,5 @@ t.test('NestJS ClientKafka callers served by the responder: lastValueFrom comple
   t.same(JSON.parse(failed.rest), { message: 'no 7', code: 'CONFLICT', statusCode: 409 }, 'the observable errors with the responder\'s error')
   // The responder counts a reply once the broker acknowledged it, which the caller may not wait for.
   await waitFor('the responder to count every reply', () => worker.stats().replied + worker.stats().failed >= count + 1).catch(() => {})
-  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, unsent: 0 })
+  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, refused: 0, unsent: 0 })
 })

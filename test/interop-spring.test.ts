@@ -80,5 +80,5 @@ t.test('Spring ReplyingKafkaTemplate callers served by the responder: binary ids
   t.match('error' in failed ? failed.error : '', /"message":"no 7".*"statusCode":409/)
   // The responder counts a reply once the broker acknowledged it, which the caller may not wait for.
   await waitFor('the responder to count every reply', () => worker.stats().replied + worker.stats().failed >= count + 1).catch(() => {})
-  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, unsent: 0 })
+  t.same(worker.stats(), { replied: count, failed: 1, expired: 0, malformed: 0, refused: 0, unsent: 0 })
 })

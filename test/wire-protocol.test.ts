@@ -171,7 +171,7 @@ t.test('the responder skips a request without a deadline older than maxRequestAg
   await waitFor('two replies and one skipped request', () => replies.length === 2 && worker.stats().replied === 2 && worker.stats().expired === 1)
   t.same(replies.map(r => r.message.headers![HEADERS.correlationId]!.toString()).sort(), ['fresh', 'old-with-deadline'],
     'an old request is answered when its deadline says the caller still waits')
-  t.same(worker.stats(), { replied: 2, failed: 0, expired: 1, malformed: 0, unsent: 0 })
+  t.same(worker.stats(), { replied: 2, failed: 0, expired: 1, malformed: 0, refused: 0, unsent: 0 })
 })
 
 t.test('createResponder refuses a maxRequestAge that is not a positive integer', async t => {

@@ -2,9 +2,10 @@ import { errors } from '../errors.js'
 import { withDeadline } from '../deadline.js'
 import { createTransport, type KafkaOption } from '../kafka/index.js'
 import { COMMIT_INTERVAL_MS, ProduceError, type ConsumedBatch, type ConsumedRecord, type ConsumerSettings } from '../kafka/transport.js'
-import { HEADERS, REMOTE_CODES, headerString, type RecordHeaders, type RemoteError } from '../protocol.js'
+import { HEADERS, REMOTE_CODES, headerString, type RecordHeaders } from '../protocol.js'
 import { correlationText, rawHeader, replyPartition } from './request-headers.js'
-import { checkResponderOptions } from './options.js'
+import { checkResponderOptions, replyTopicFilter } from './options.js'
+import { ReplyError, toRemoteError, tooLarge } from './error-replies.js'
 import { CompletedOffsets } from './completed-offsets.js'
 import { Semaphore } from './semaphore.js'
 import { silentLog, type Log } from '../log.js'
@@ -30,10 +31,14 @@ export interface RequestContext {
 
 /**
  * Answers one request. The returned value (JSON-serialisable) is the reply. A thrown error becomes
- * an error reply: its `message` passes to the caller, so does `statusCode` when it is a 4xx and
- * `code`; the stack does not.
+ * an error reply. A `ReplyError`, or an error with a 4xx `statusCode` (http-errors' `expose`
+ * convention), passes its message, code and 4xx status to the caller. Any other error is the
+ * worker's own: the caller gets a 502 with a fixed message naming the correlation id (code
+ * `WORKER_ERROR`), and the error is logged on the worker with that id. The stack never travels.
  */
 export type Handler = (payload: unknown, context: RequestContext) => unknown
+
+export { ReplyError }
 
 /** Options of createResponder. */
 export interface ResponderOptions {
@@ -64,10 +69,22 @@ export interface ResponderOptions {
    * reading from the beginning, would answer every old request again. Default 60000 ms.
    */
   maxRequestAge?: number
+  /**
+   * The topics replies may go to: names, or RegExps that must match a whole name. A request whose
+   * `kafka_replyTopic` is not among them gets no reply (counted `refused`, logged without its
+   * payload). Default: any topic, which lets whoever may write a request topic make the worker
+   * publish to any topic its principal may write. Set it, or limit the worker's Write ACL.
+   */
+  replyTopics?: Array<string | RegExp>
   /** How long startup may take, until the consumer has joined its group (default 30000 ms). */
   readyTimeout?: number
   /** Where logs go (default: nowhere). Fastify's or pino's logger fits. */
   logger?: Log
+  /**
+   * Pass every handler error's message to the caller, as earlier versions did (default false).
+   * For development only: a database driver's message can name hosts, users and tables.
+   */
+  exposeErrors?: boolean
   /** Consumer settings (`maxWaitTimeInMs` 500 by default, so that close() is prompt). */
   consumer?: ConsumerSettings
 }
@@ -82,6 +99,8 @@ export interface ResponderStats {
   expired: number
   /** Requests skipped as malformed (no correlation id or reply topic). */
   malformed: number
+  /** Requests skipped unanswered because their reply topic is not among `replyTopics`. */
+  refused: number
   /** Replies that could not be produced (reply topic missing or forbidden, Kafka unreachable): their callers time out. */
   unsent: number
 }
@@ -91,18 +110,6 @@ export interface Responder {
   stats: () => ResponderStats
   /** Stops consuming, waits for the batch in hand, leaves the group and disconnects. */
   close: () => Promise<void>
-}
-
-/** An error whose status and code reach the caller, e.g. `new ReplyError(422, 'unknown sku', 'INVALID_SKU')`. */
-export class ReplyError extends Error {
-  readonly statusCode: number
-  readonly code: string | undefined
-  constructor (statusCode: number, message: string, code?: string) {
-    super(message)
-    this.name = 'ReplyError'
-    this.statusCode = statusCode
-    this.code = code
-  }
 }
 
 /**
@@ -120,8 +127,10 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   const maxReplyBytes = options.maxReplyBytes ?? 1_000_000
   const readyTimeout = options.readyTimeout ?? 30_000
   const log = options.logger ?? silentLog
+  const exposeErrors = options.exposeErrors ?? false
   const transport = await createTransport(options.kafka, log)
-  const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0, unsent: 0 }
+  const stats: ResponderStats = { replied: 0, failed: 0, expired: 0, malformed: 0, refused: 0, unsent: 0 }
+  const replyAllowed = replyTopicFilter(options.replyTopics)
 
   const producer = transport.producer({ maxBatchBytes: maxReplyBytes, ignoreMissingPartition: true })
   const telemetry = new ResponderTelemetry()
@@ -145,6 +154,11 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
       return
     }
     const correlationId = correlationText(rawId)
+    if (!replyAllowed(replyTopic)) {
+      stats.refused++
+      log.warn({ topic, partition, offset: message.offset, correlationId, replyTopic: replyTopic.slice(0, 256) }, 'request skipped unanswered: its kafka_replyTopic is not among replyTopics')
+      return
+    }
     const trace = telemetry.process(topic, partition, correlationId, headers)
     const deadline = numberHeader(headers, HEADERS.deadline)
     const now = Date.now()
@@ -167,7 +181,11 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
     } catch (err) {
       failure = err ?? new Error(String(err))
       value = null
-      const error = JSON.stringify(toRemoteError(err))
+      const remote = toRemoteError(err, correlationId, exposeErrors)
+      if (remote.code === REMOTE_CODES.workerError) {
+        log.error({ err, correlationId, topic, partition, offset: message.offset }, 'the handler failed; the caller got WORKER_ERROR')
+      }
+      const error = JSON.stringify(remote)
       replyHeaders[HEADERS.replyError] = error
       replyHeaders[HEADERS.nestError] = error
     }
@@ -181,7 +199,7 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
         if (failure !== undefined || !(err instanceof ProduceError && err.kind === 'tooLarge')) throw err
         // The broker's limit is below maxReplyBytes: tell the caller rather than leave it to time out.
         failure = tooLarge('the broker refused it')
-        const error = JSON.stringify(toRemoteError(failure))
+        const error = JSON.stringify(toRemoteError(failure, correlationId, exposeErrors))
         await producer.send(replyTopic, { value: null, headers: { ...replyHeaders, [HEADERS.replyError]: error, [HEADERS.nestError]: error }, partition: toPartition }, scope)
       }
     } catch (err) {
@@ -273,11 +291,6 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
   }
 }
 
-/** The error reply of a handler result too large to send: the caller's 502. */
-function tooLarge (why: string): Error {
-  return Object.assign(new Error(`the reply is too large to send (${why})`), { code: REMOTE_CODES.replyTooLarge })
-}
-
 function parsePayload (value: Buffer): unknown {
   try {
     return JSON.parse(value.toString())
@@ -290,12 +303,4 @@ function numberHeader (headers: RecordHeaders, name: string): number | undefined
   const text = headerString(headers, name)
   if (text === undefined || !/^\d{1,16}$/.test(text)) return undefined
   return Number(text)
-}
-
-function toRemoteError (err: unknown): RemoteError {
-  const { message, code, statusCode } = (err ?? {}) as { message?: unknown, code?: unknown, statusCode?: unknown }
-  const remote: RemoteError = { message: typeof message === 'string' ? message : String(err) }
-  if (typeof code === 'string') remote.code = code
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) remote.statusCode = statusCode
-  return remote
 }

@@ -12,8 +12,10 @@ export const ResponderOptionsSchema = Type.Object({
   maxReplyBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'largest reply (JSON bytes) sent' })),
   fromBeginning: Type.Optional(Type.Boolean()),
   maxRequestAge: Type.Optional(Millis('age past which a request without a deadline is skipped')),
+  replyTopics: Type.Optional(Type.Unknown({ description: 'the topics replies may go to: names and RegExps' })),
   readyTimeout: Type.Optional(Millis('how long startup may take')),
   logger: Type.Optional(Type.Unknown({ description: 'a logger with debug, info, warn and error' })),
+  exposeErrors: Type.Optional(Type.Boolean({ description: 'pass every handler error\'s message to the caller (development only)' })),
   consumer: Type.Optional(ConsumerSettingsSchema)
 }, { additionalProperties: false })
 
@@ -25,7 +27,15 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
  */
 export function checkResponderOptions (options: unknown): void {
   checkSchema(ResponderOptionsSchema, options)
-  const { kafka, handlers, logger } = options as Record<string, unknown>
+  const { kafka, handlers, logger, replyTopics } = options as Record<string, unknown>
+  if (replyTopics !== undefined) {
+    if (!Array.isArray(replyTopics)) throw new errors.INVALID_OPTION('replyTopics', 'expected an array of topic names and RegExps')
+    replyTopics.forEach((entry: unknown, i) => {
+      if (!(entry instanceof RegExp) && (typeof entry !== 'string' || entry.length === 0)) {
+        throw new errors.INVALID_OPTION(`replyTopics.${i}`, 'expected a topic name or a RegExp')
+      }
+    })
+  }
   checkKafkaOption(kafka)
   if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
     throw new errors.INVALID_OPTION('handlers', 'expected an object of one handler function per topic')
@@ -39,4 +49,13 @@ export function checkResponderOptions (options: unknown): void {
     const missing = LOG_LEVELS.find(level => typeof (logger as Record<string, unknown> | null)?.[level] !== 'function')
     if (missing !== undefined) throw new errors.INVALID_OPTION('logger', `expected a logger with a ${missing}() method`)
   }
+}
+
+/** Whether a reply may go to a topic: any, without `replyTopics`; else a listed name or a RegExp matching the whole name. */
+export function replyTopicFilter (allowed: Array<string | RegExp> | undefined): (topic: string) => boolean {
+  if (allowed === undefined) return () => true
+  const names = new Set(allowed.filter((entry): entry is string => typeof entry === 'string'))
+  const patterns = allowed.filter((entry): entry is RegExp => entry instanceof RegExp)
+    .map(re => new RegExp(`^(?:${re.source})$`, re.flags.replace(/[gy]/g, '')))
+  return topic => names.has(topic) || patterns.some(re => re.test(topic))
 }
