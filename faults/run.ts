@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import type * as Stack from '../stack/stack.mjs'
 import { projectRoot } from '../app/demo/paths.js'
 import { FAULT_SHARE, STEADY_SHARE, parseOptions } from './lib/options.js'
-import { LEGEND, textTable, writeResults, type ScenarioResult } from './lib/report.js'
+import { LEGEND, textTable, writeLibraryComparison, writeResults, type ScenarioResult } from './lib/report.js'
 import { killEverything, measureCapacity, runScenario, type SuiteContext, type SuiteKafka } from './lib/run-scenario.js'
 import { scenarios } from './scenarios/index.js'
 
@@ -120,9 +120,10 @@ const resultsDir = join(projectRoot, 'faults', 'results', options.quick || optio
 writeResults(resultsDir, {
   startedAt,
   wallS,
-  config: { ...config, capacity, durationS: options.durationMs / 1000, replicas: suite.replicas },
+  config: { ...config, node: process.version, capacity, durationS: options.durationMs / 1000, replicas: suite.replicas },
   scenarios: results
 })
+if (resultsDir !== join(projectRoot, 'faults', 'results', 'quick')) writeLibraryComparison(join(projectRoot, 'faults', 'results'))
 console.log(`\n${textTable(results)}\n\n${LEGEND.join('\n')}`)
 const failed = results.filter(r => !r.passed)
 console.log(failed.length === 0

@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   notifyKeyspaceEvents?: string
   /** requirepass: the password of the default user. */
   password?: string
+  /** TLS only (no plain port): PEM files of the server's certificate and key, and the CA that signed it. */
+  tls?: { certFile: string, keyFile: string, caFile: string, ca: string }
 }
 
 export class RedisServer {
@@ -31,10 +33,10 @@ export class RedisServer {
     return server
   }
 
-  /** The default user's URL (with its password, when there is one). */
+  /** The default user's URL (with its password, when there is one); rediss:// for a TLS server. */
   get url (): string {
     const auth = this.#options.password === undefined ? '' : `:${encodeURIComponent(this.#options.password)}@`
-    return `redis://${auth}127.0.0.1:${this.port}`
+    return `${this.#options.tls === undefined ? 'redis' : 'rediss'}://${auth}127.0.0.1:${this.port}`
   }
 
   /** `127.0.0.1:<port>`: what an error answer must never show. */
@@ -44,12 +46,17 @@ export class RedisServer {
 
   /** Starts a fresh server on the same port: nothing kept but the options (no keys, no ACL users). */
   async start (): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    const { tls } = this.#options
+    const ports = tls === undefined
+      ? ['--port', String(this.port)]
+      : ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
+          '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+    const args = [...ports, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--notify-keyspace-events', this.#options.notifyKeyspaceEvents ?? '']
     if (this.#options.password !== undefined) args.push('--requirepass', this.#options.password)
     this.#process = spawn('redis-server', args, { stdio: 'ignore' })
     const giveUp = Date.now() + 10_000
-    while (!(await answers(this.url))) {
+    while (!(await answers(this.url, tls?.ca))) {
       if (this.#process.exitCode !== null || Date.now() > giveUp) throw new Error(`redis-server on port ${this.port} did not start`)
       await sleep(20)
     }
@@ -73,8 +80,8 @@ async function freePort (): Promise<number> {
   return port
 }
 
-async function answers (url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null })
+async function answers (url: string, ca: string | undefined): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, ...(ca === undefined ? {} : { tls: { ca } }) })
   probe.on('error', () => {})
   try {
     return await probe.ping() === 'PONG'

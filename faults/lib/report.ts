@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { table } from '../../app/demo/table.js'
 import type { Crash } from './cluster.js'
@@ -69,6 +69,41 @@ export function writeResults (dir: string, results: SuiteResults): void {
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
   writeFileSync(join(dir, 'latest.md'), markdown(results))
+}
+
+/**
+ * The latest full run of each Kafka library side by side (`libraries.md` in `resultsRoot`), from
+ * `latest.json` (kafkajs) and `platformatic/latest.json`: written after every full run, so that it
+ * shows the two runs the directory holds.
+ */
+export function writeLibraryComparison (resultsRoot: string): void {
+  const runs = [['kafkajs', join(resultsRoot, 'latest.json')], ['@platformatic/kafka', join(resultsRoot, 'platformatic', 'latest.json')]]
+    .filter(([, file]) => existsSync(file))
+    .map(([library, file]) => ({ library, run: JSON.parse(readFileSync(file, 'utf8')) as SuiteResults }))
+  const names = [...new Set(runs.flatMap(({ run }) => run.scenarios.map(s => s.name)))]
+  const columns = ['scenario', 'library', 'req/s', 'requests', 'answered', '504', '503', 'crossed', 'lost', 'leaks', 'keys left', 'crashes', 'result']
+  const rows = names.flatMap(name => runs.flatMap(({ library, run }) => {
+    const s = run.scenarios.find(scenario => scenario.name === name)
+    if (s === undefined) return []
+    const t = s.tally
+    return [`| \`${name}\` | ${library} | ${s.rate} | ${t.requests} | ${t.answered} | ${t.timeout} | ${t.unavailable} | ${t.crossed} | ${t.lost} | ${t.leaks} | ${s.keysLeft} | ${s.crashes.length} | ${s.passed ? 'pass' : 'FAIL'} |`]
+  }))
+  writeFileSync(join(resultsRoot, 'libraries.md'), [
+    '# The fault suite on each Kafka library',
+    '',
+    'Written by `npm run test:faults` after every full run, from the latest full run of each library:',
+    ...runs.map(({ library, run }) => {
+      const capacity = (run.config.capacity as { rate?: number } | undefined)?.rate
+      return `- ${library}: ${run.startedAt}, Node ${String(run.config.node ?? '?')}, ${capacity === undefined ? `--rate ${String(run.config.rate)}` : `capacity ${capacity.toFixed(0)} req/s`}, ${run.wallS.toFixed(0)} s`
+    }),
+    '',
+    'Each run measures its own capacity first, and its rates are shares of it: compare counts as shares of `requests`.',
+    '',
+    `| ${columns.join(' | ')} |`,
+    `| --- | --- |${' ---: |'.repeat(columns.length - 3)} --- |`,
+    ...rows,
+    ''
+  ].join('\n'))
 }
 
 /** How the load was chosen. */
