@@ -88,7 +88,7 @@ export { errors, KafkaReply, HEADERS }
 export type { RequestOptions, KafkaReplyHealth } from './kafka-reply.js'
 export type { KafkaReplyOptions, KafkaOption } from './options.js'
 export type { KafkaLibrary, KafkajsOption, PlatformaticKafkaOption, PlatformaticSasl, PlatformaticSettings } from './kafka/index.js'
-export type { RedisOption, ClusterOption } from './redis/client.js'
+export type { RedisOption, ClusterOption, ServerOption } from './redis/client.js'
 export type { KafkaReplyStats } from './stats.js'
 export type { RemoteError, ReplyRoute } from './protocol.js'
 export type { ReplySchema, StaticOf } from './reply-schema.js'

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Redis } from 'ioredis'
-import { isCluster, isClusterOption, type RedisOption } from './redis/client.js'
+import { isCluster, isClusterOption, isServerOption, type RedisOption } from './redis/client.js'
 import { errors } from './errors.js'
 import { INSTANCE_ID_PATTERN, newInstanceId } from './correlation.js'
 import { checkKafkaOption, type KafkaOption } from './kafka/index.js'
@@ -10,7 +10,7 @@ import { checkSchema, ConsumerSettingsSchema, Millis } from './schemas.js'
 /** The plain (non-client) options, checked once at registration. */
 export const OptionsSchema = Type.Object({
   kafka: Type.Unknown({ description: 'the Kafka library and how it reaches Kafka: a kafkajs config or { client }, or { library: \'@platformatic/kafka\', brokers, ... }' }),
-  redis: Type.Unknown({ description: 'a redis:// URL, an ioredis Redis or Cluster, or { cluster: [redis:// URLs] }' }),
+  redis: Type.Unknown({ description: 'a redis:// URL, { url, options }, an ioredis Redis or Cluster, or { cluster: [redis:// URLs] }' }),
   replyTopic: Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' }),
   groupId: Type.String({ minLength: 1, maxLength: 255 }),
   keyPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })),
@@ -45,8 +45,9 @@ export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'>
    */
   kafka: KafkaOption
   /**
-   * A redis:// URL or `{ cluster: ['redis://host:port', ...], options? }` (the plugin creates and
-   * closes the client), or an ioredis Redis or Cluster you own.
+   * A redis:// (or rediss://) URL, `{ url, options }` (ioredis options, e.g. `tls: { ca }`), or
+   * `{ cluster: ['redis://host:port', ...], options? }` (the plugin creates and closes the client);
+   * or an ioredis Redis or Cluster you own (without an ioredis `keyPrefix`).
    */
   redis: RedisOption
 }
@@ -103,7 +104,18 @@ function checkRedis (redis: unknown): void {
     if (!REDIS_URL.test(redis)) throw new errors.INVALID_OPTION('redis', 'expected a redis:// or rediss:// URL')
     return
   }
-  if (isCluster(redis)) return
+  if (isServerOption(redis)) {
+    if (!REDIS_URL.test(redis.url) || !URL.canParse(redis.url)) throw new errors.INVALID_OPTION('redis.url', 'expected a redis:// or rediss:// URL')
+    if (redis.options !== undefined && (typeof redis.options !== 'object' || redis.options === null)) {
+      throw new errors.INVALID_OPTION('redis.options', 'expected ioredis options')
+    }
+    checkNoKeyPrefix('redis.options.keyPrefix', redis.options?.keyPrefix)
+    return
+  }
+  if (isCluster(redis)) {
+    checkNoKeyPrefix('redis', redis.options?.keyPrefix ?? redis.options?.redisOptions?.keyPrefix)
+    return
+  }
   if (isClusterOption(redis)) {
     const { cluster, options } = redis
     if (cluster.length === 0 || !cluster.every(url => typeof url === 'string' && REDIS_URL.test(url) && URL.canParse(url))) {
@@ -112,12 +124,23 @@ function checkRedis (redis: unknown): void {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
       throw new errors.INVALID_OPTION('redis.options', 'expected ioredis Cluster options')
     }
+    checkNoKeyPrefix('redis.options.keyPrefix', options?.keyPrefix ?? options?.redisOptions?.keyPrefix)
     return
   }
   const client = redis as Partial<Redis> | null
   if (typeof client?.duplicate !== 'function' || typeof client.psubscribe !== 'function') {
-    throw new errors.INVALID_OPTION('redis', 'expected a redis:// URL, an ioredis client or Cluster, or { cluster: [redis:// URLs] }')
+    throw new errors.INVALID_OPTION('redis', 'expected a redis:// URL, { url, options }, an ioredis client or Cluster, or { cluster: [redis:// URLs] }')
   }
+  checkNoKeyPrefix('redis', client.options?.keyPrefix)
+}
+
+/**
+ * ioredis's `keyPrefix` prefixes keys but not the channels the plugin subscribes to, so the
+ * notifications of its keys would never match: refused, naming the plugin's own option instead.
+ */
+function checkNoKeyPrefix (path: string, keyPrefix: unknown): void {
+  if (keyPrefix === undefined || keyPrefix === '') return
+  throw new errors.INVALID_OPTION(path, `the Redis client has an ioredis keyPrefix (${JSON.stringify(keyPrefix)}), which the plugin's subscription would not see: drop it and set the plugin's keyPrefix option instead`)
 }
 
 function withoutUndefined<T extends object> (value: T): Partial<T> {

@@ -29,3 +29,28 @@ t.test('a Redis ACL user limited to the key prefix and its own notification chan
   t.teardown(() => { limited.disconnect() })
   await t.rejects(limited.set('someone-else:key', '1'), /NOPERM/, 'the user cannot touch keys outside the prefix')
 })
+
+t.test('a Redis ACL user without what the plugin needs: ready() fails with FST_KAFKA_REPLY_NOT_AUTHORIZED naming what to grant', async t => {
+  const names = await freshTopics(1)
+  const redis = await privateRedis(t)
+  const admin = new Redis(redis.url)
+  t.teardown(() => { admin.disconnect() })
+  await admin.config('SET', 'notify-keyspace-events', 'K$')
+  const commands = ['-@all', '+set', '+getdel', '+del', '+psubscribe', '+ping', '+info', '+client|setname']
+  // Another replica's channel only: this one's pattern is not among the user's.
+  await admin.call('ACL', 'SETUSER', 'no-channel', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
+    `&__keyspace@0__:${names.keyPrefix}:{replica-b}:*`, ...commands)
+  // Its channel, but keys under another prefix.
+  await admin.call('ACL', 'SETUSER', 'no-keys', 'on', '>s3cret', 'resetkeys', '~other-app:*', 'resetchannels',
+    `&__keyspace@0__:${names.keyPrefix}:{replica-a}:*`, ...commands)
+  const as = (user: string) => redis.url.replace('redis://', `redis://${user}:s3cret@`)
+
+  await t.rejects(startInstance(t, names, { redis: as('no-channel'), instanceId: 'replica-a' }), {
+    code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED',
+    message: `Not authorized: the Redis user may not PSUBSCRIBE to "__keyspace@0__:${names.keyPrefix}:{replica-a}:*": grant it that channel pattern (&__keyspace@0__:${names.keyPrefix}:{replica-a}:*), which needs a fixed instanceId, or allchannels (Redis said: NOPERM this user has no permissions to access one of the channels used as arguments)`
+  })
+  await t.rejects(startInstance(t, names, { redis: as('no-keys'), instanceId: 'replica-a' }), {
+    code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED',
+    message: new RegExp(`^Not authorized: the Redis user may not write and take keys under "${names.keyPrefix}:": grant ~${names.keyPrefix}:\\* with \\+set \\+getdel \\+del \\(Redis said: NOPERM`)
+  })
+})

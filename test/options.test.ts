@@ -1,6 +1,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import { Kafka, type KafkaConfig } from 'kafkajs'
+import { Redis } from 'ioredis'
 import kafkaReply, { errors } from '../plugin/index.js'
 import { resolveOptions } from '../plugin/options.js'
 import { freshTopics, instanceOptions } from './helpers/kafka-reply.js'
@@ -74,7 +75,7 @@ t.test('kafka: a config with brokers, or { client } with a kafkajs instance', as
 
 t.test('redis: a URL, a client, or { cluster } with redis:// URLs', async t => {
   const refused: Array<[unknown, RegExp]> = [
-    [null, /Invalid option redis: expected a redis:\/\/ URL, an ioredis client or Cluster/],
+    [null, /Invalid option redis: expected a redis:\/\/ URL, { url, options }, an ioredis client or Cluster/],
     [{ duplicate () {} }, /Invalid option redis: expected a redis:\/\/ URL/],
     [{ cluster: [] }, /Invalid option redis.cluster: expected a non-empty array of redis:\/\/ or rediss:\/\/ URLs/],
     [{ cluster: ['127.0.0.1:7001'] }, /Invalid option redis.cluster/],
@@ -82,13 +83,19 @@ t.test('redis: a URL, a client, or { cluster } with redis:// URLs', async t => {
     [{ cluster: ['redis://[bad'] }, /Invalid option redis.cluster/],
     [{ cluster: [7001] }, /Invalid option redis.cluster/],
     [{ cluster: ['redis://127.0.0.1:7001'], options: 'fast' }, /Invalid option redis.options: expected ioredis Cluster options/],
-    [{ cluster: ['redis://127.0.0.1:7001'], options: null }, /Invalid option redis.options/]
+    [{ cluster: ['redis://127.0.0.1:7001'], options: null }, /Invalid option redis.options/],
+    [{ url: 'http://127.0.0.1:6379' }, /Invalid option redis.url: expected a redis:\/\/ or rediss:\/\/ URL/],
+    [{ url: 'rediss://127.0.0.1:6379', options: 'tls' }, /Invalid option redis.options: expected ioredis options/],
+    [{ url: 'redis://127.0.0.1:6379', options: { keyPrefix: 'app:' } }, /Invalid option redis.options.keyPrefix: the Redis client has an ioredis keyPrefix \("app:"\).*set the plugin's keyPrefix option instead/],
+    [{ cluster: ['redis://127.0.0.1:7001'], options: { keyPrefix: 'app:' } }, /Invalid option redis.options.keyPrefix/],
+    [new Redis({ lazyConnect: true, keyPrefix: 'app:' }), /Invalid option redis: the Redis client has an ioredis keyPrefix/]
   ]
   for (const [redis, message] of refused) {
     t.throws(() => resolveOptions({ ...base, redis }), { code: 'FST_KAFKA_REPLY_INVALID_OPTION', message }, JSON.stringify(redis))
   }
   t.doesNotThrow(() => resolveOptions({ ...base, redis: 'rediss://user:secret@cache.example:6380/2' }), 'TLS and a database')
   t.doesNotThrow(() => resolveOptions({ ...base, redis: { cluster: ['redis://127.0.0.1:7001', 'rediss://[::1]:7002'], options: { scaleReads: 'master' } } }))
+  t.doesNotThrow(() => resolveOptions({ ...base, redis: { url: 'rediss://cache.example:6380', options: { tls: { ca: 'PEM' } } } }), 'a URL with TLS options')
 })
 
 t.test('consumer settings keep the plugin\'s defaults for what they leave out', async t => {

@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 
 /** A Redis Cluster the plugin creates (and closes) from its nodes' URLs. */
 export interface ClusterOption {
@@ -8,8 +8,22 @@ export interface ClusterOption {
   options?: ClusterOptions
 }
 
-/** How the plugin reaches Redis: a URL, a client you own (Redis or Cluster), or a cluster's nodes. */
-export type RedisOption = string | Redis | Cluster | ClusterOption
+/** A single Redis server the plugin creates (and closes) from its URL and ioredis options (`tls`, ...). */
+export interface ServerOption {
+  /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+  url: string
+  /** ioredis options: `tls: { ca }` for a private CA, `username`, `password`, ... */
+  options?: RedisOptions
+}
+
+/** How the plugin reaches Redis: a URL, a URL with options, a client you own (Redis or Cluster), or a cluster's nodes. */
+export type RedisOption = string | ServerOption | Redis | Cluster | ClusterOption
+
+/** Whether `option` is `{ url, options? }`. */
+export function isServerOption (option: unknown): option is ServerOption {
+  return typeof option === 'object' && option !== null && typeof (option as ServerOption).url === 'string' &&
+    typeof (option as Partial<Redis>).duplicate !== 'function'
+}
 
 /** The command client: a single server's or a cluster's. */
 export type RedisClient = Redis | Cluster
@@ -32,6 +46,7 @@ export function isClusterOption (option: unknown): option is ClusterOption {
 export function createClient (option: RedisOption): { client: RedisClient, owned: boolean } {
   if (typeof option === 'string') return { client: new Redis(option, { lazyConnect: true }), owned: true }
   if (isClusterOption(option)) return { client: clusterFromUrls(option), owned: true }
+  if (isServerOption(option)) return { client: new Redis(option.url, { ...option.options, lazyConnect: true }), owned: true }
   return { client: option, owned: false }
 }
 
@@ -48,11 +63,25 @@ function clusterFromUrls ({ cluster, options = {} }: ClusterOption): Cluster {
   return new Cluster(nodes, { ...options, lazyConnect: true, redisOptions: { ...redisOptions, ...options.redisOptions } })
 }
 
-/** Resolves once the client is ready (connecting it if nobody has yet). */
+/**
+ * Resolves once the client is ready (connecting it if nobody has yet). A first connection that
+ * fails rejects with the reason (a TLS certificate refused, a wrong password, a refused port), not
+ * ioredis's bare "Connection is closed.".
+ */
 export async function connected (client: RedisClient): Promise<void> {
   if (client.status === 'ready') return
   if (client.status === 'wait') {
-    await client.connect()
+    let reason: Error | undefined
+    const onError = (err: Error) => { reason ??= err }
+    client.on('error', onError)
+    try {
+      await client.connect()
+    } catch (err) {
+      const cause = reason ?? (err as Error)
+      throw new Error(`could not connect to Redis: ${cause.message}`, { cause })
+    } finally {
+      client.off('error', onError)
+    }
     return
   }
   await new Promise<void>((resolve, reject) => {

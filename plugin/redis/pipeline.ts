@@ -33,6 +33,22 @@ export async function pipelined (client: RedisClient, count: number, command: (t
  * An error that says the node serving a slot cannot take the command now (down, failing over,
  * the cluster reconfiguring), as opposed to one about the command itself (an ACL refusal, say).
  */
+/**
+ * A Redis error fit to log or throw on: its name, message and code, without what ioredis attaches
+ * to it (`command`, with the command's arguments: a reply's payload, for a refused hand-over SET).
+ */
+export function withoutCommand (err: unknown): Error {
+  if (!(err instanceof Error) || !('command' in err || 'previousErrors' in err)) return err instanceof Error ? err : new Error(String(err))
+  const plain = new Error(err.message)
+  plain.name = err.name
+  const { code } = err as { code?: unknown }
+  if (typeof code === 'string') Object.assign(plain, { code })
+  const name = (err as { command?: { name?: unknown } }).command?.name
+  if (typeof name === 'string') Object.assign(plain, { command: name })
+  plain.stack = `${err.name}: ${err.message}${err.stack?.slice(err.stack.indexOf('\n')) ?? ''}`
+  return plain
+}
+
 export function nodeUnavailable (err: Error): boolean {
   if (err.name !== 'ReplyError') return true // connection closed, refused, too many redirections
   return /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN) /.test(err.message)

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Correlation } from '../correlation.js'
 import { withDeadline } from '../deadline.js'
+import { errors } from '../errors.js'
 import type { Log } from '../log.js'
 import type { StatsCounters } from '../stats.js'
 import { connected, createClient, isCluster, type RedisClient } from './client.js'
@@ -9,7 +10,7 @@ import { InstanceKeys } from './keys.js'
 import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
 import { keySlot } from './key-slot.js'
 import { configureKeyspaceEvents, describeFlags, probeNotifications } from './notifications.js'
-import { byNode, nodeName, nodeUnavailable, pipelined, type Commands } from './pipeline.js'
+import { byNode, nodeName, nodeUnavailable, pipelined, withoutCommand, type Commands } from './pipeline.js'
 import { decodeStored, encodeStored } from './stored-reply.js'
 import type { Arrival, FoundBy, HandOver, HandOverOutcome, ReplyStore, StoreSettings, PendingView } from './store.js'
 
@@ -84,9 +85,14 @@ export class RedisReplyStore implements ReplyStore {
     }
     this.#subscriber = subscriber
     subscriber.listen(key => this.#onKey(key), () => { this.#afterReconnect().catch(() => {}) })
-    await subscriber.start()
+    const pattern = isCluster(client) ? this.#keys.pattern(0) : this.#keys.pattern(client.options.db ?? 0)
+    await subscriber.start().catch((err: Error) => {
+      throw denied(err, `the Redis user may not PSUBSCRIBE to "${pattern}": grant it that channel pattern (&${pattern}), which needs a fixed instanceId, or allchannels`)
+    })
     if (this.#settings.configureKeyspaceEvents) await this.#configure()
-    await this.#probe()
+    await this.#probe().catch((err: Error) => {
+      throw denied(err, `the Redis user may not write and take keys under "${this.#settings.keyPrefix}:": grant ~${this.#settings.keyPrefix}:* with +set +getdel +del`)
+    })
   }
 
   get live (): boolean {
@@ -113,7 +119,13 @@ export class RedisReplyStore implements ReplyStore {
       ttl: reply.ttl,
       deadline: reply.correlation.deadline
     }))
-    await this.#write(writes, writes.map((_write, i) => i), outcomes)
+    try {
+      await this.#write(writes, writes.map((_write, i) => i), outcomes)
+    } catch (err) {
+      // Refused (NOPERM, OOM, READONLY): the error goes up to the consumer, which logs it and
+      // tries the batch again; the replies' payloads it carried must not go with it.
+      throw withoutCommand(err)
+    }
     return outcomes
   }
 
@@ -142,7 +154,7 @@ export class RedisReplyStore implements ReplyStore {
         const waiting = mine.filter(i => outcomes[i] === undefined && writes[i].deadline > Date.now())
         for (const i of mine) if (outcomes[i] === undefined && !waiting.includes(i)) outcomes[i] = 'late'
         if (waiting.length === 0) return
-        this.#log.debug({ err }, 'a Redis Cluster node is unavailable: writing its replies again shortly')
+        this.#log.debug({ err: withoutCommand(err) }, 'a Redis Cluster node is unavailable: writing its replies again shortly')
         await sleep(RETRY_MS)
         await this.#write(writes, waiting, outcomes)
       }
@@ -203,7 +215,7 @@ export class RedisReplyStore implements ReplyStore {
     const taking = this.#toTake
     this.#toTake = []
     const redis = this.#command
-    const failed = (err: Error) => this.#log.warn({ err }, 'could not read a handed-over reply')
+    const failed = (err: Error) => this.#log.warn({ err: withoutCommand(err) }, 'could not read a handed-over reply')
     const found = (id: string, stored: string | null) => { if (stored !== null) this.#arrived(this.#arrival(id, stored, 'notification')) }
     if (taking.length === 1) {
       redis.getdel(taking[0].key).then(stored => found(taking[0].id, stored), failed)
@@ -272,4 +284,9 @@ interface Write {
   ttl: number
   /** The call's deadline (epoch ms): on a cluster, how long the write may be tried again. */
   deadline: number
+}
+
+/** A NOPERM refusal as FST_KAFKA_REPLY_NOT_AUTHORIZED saying what to grant; any other error as it is, without its command. */
+function denied (err: Error, what: string): Error {
+  return /^NOPERM\b/.test(err.message) ? new errors.NOT_AUTHORIZED(`${what} (Redis said: ${err.message})`) : withoutCommand(err)
 }

@@ -1,5 +1,5 @@
 // Builds plugin instances and workers against the test stack, each with its own names.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Redis } from 'ioredis'
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs'
 import type { Test } from 'tap'
@@ -46,8 +46,8 @@ export function instanceOptions (names: Names, overrides: Partial<KafkaReplyOpti
  * A Fastify instance with the plugin and a route `POST /call` that awaits the request topic.
  * The query string may set `timeout`. Closed at the end of the test.
  */
-export async function startInstance (t: Test, names: Names, overrides: Partial<KafkaReplyOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
+export async function startInstance (t: Test, names: Names, overrides: Partial<KafkaReplyOptions> = {}, fastifyOptions: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions)
   await app.register(kafkaReply, instanceOptions(names, overrides))
   app.post<{ Querystring: { timeout?: string } }>('/call', async (request, reply) => {
     const timeout = request.query.timeout === undefined ? undefined : Number(request.query.timeout)
@@ -75,12 +75,13 @@ export async function consumerAndCaller (
   t: Test,
   names: Names,
   overrides: Array<Partial<KafkaReplyOptions>> = [{}, {}],
-  kafka: Array<(clientId: string) => KafkaOption> = [kafkaConfig, kafkaConfig]
+  kafka: Array<(clientId: string) => KafkaOption> = [kafkaConfig, kafkaConfig],
+  fastifyOptions: FastifyServerOptions = {}
 ): Promise<{ consumer: FastifyInstance, caller: FastifyInstance, apps: FastifyInstance[] }> {
   const clientIds = overrides.map(() => uniqueName('app'))
   const apps: FastifyInstance[] = []
   for (const [i, clientId] of clientIds.entries()) {
-    apps.push(await startInstance(t, names, { ...overrides[i], kafka: kafka[i](clientId) }))
+    apps.push(await startInstance(t, names, { ...overrides[i], kafka: kafka[i](clientId) }, fastifyOptions))
   }
   const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'test-roles', logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
