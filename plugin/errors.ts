@@ -17,7 +17,7 @@ export const errors = {
   INVALID_CALL: createError('FST_KAFKA_REPLY_INVALID_CALL', 'Invalid call: %s', 500, TypeError),
   /** Redis does not deliver keyspace notifications for the plugin's keys. */
   NOTIFICATIONS_DISABLED: createError('FST_KAFKA_REPLY_NOTIFICATIONS_DISABLED', '%s', 500),
-  /** Kafka or Redis refused the plugin something it needs at startup; the message names what to grant. */
+  /** Kafka or Redis refused the plugin (or the responder) something it needs at startup; the message names what to grant. */
   NOT_AUTHORIZED: createError('FST_KAFKA_REPLY_NOT_AUTHORIZED', 'Not authorized: %s', 500),
   /** The reply topic does not exist and `createTopics` is off. */
   TOPIC_MISSING: createError('FST_KAFKA_REPLY_TOPIC_MISSING', 'Reply topic "%s" does not exist: create it, or set createTopics: true', 500),

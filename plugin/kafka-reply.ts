@@ -92,9 +92,12 @@ export class KafkaReply {
       replicationFactor: options.replyTopicReplicationFactor ?? -1
     })
     if (topic === 'missing') throw new errors.TOPIC_MISSING(options.replyTopic)
+    if (topic === 'unauthorized') {
+      throw new errors.NOT_AUTHORIZED(`the Kafka user may not describe the reply topic "${options.replyTopic}" (TOPIC_AUTHORIZATION_FAILED): grant it Read on the topic`)
+    }
     this.#stillStarting()
 
-    const producer = this.#producer = transport.producer({ maxBatchBytes: options.maxRequestBytes })
+    const producer = this.#producer = transport.producer({ maxBatchBytes: options.maxRequestBytes, createTopics: options.createTopics })
     this.#telemetry.wrappedProducer = producer.instrumented
     await producer.connect()
     this.#stillStarting()

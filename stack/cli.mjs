@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run stack:up [-- --cluster] | stack:down | stack:status
+// npm run stack:up [-- --cluster] [-- --secure] | stack:down | stack:status
 // Also, for tests that run it in a child process: kill-kafka-node <id>, restart-kafka-node <id>,
 // kill-redis-node <port>, start-redis-node <port> (JSON out).
 import { StackError } from './paths.mjs'
@@ -21,7 +21,7 @@ function printRedisCluster (nodes) {
   }
 }
 
-function printUp ({ kafka, redis, kafkaBrokers, redisUrl, kafkaCluster, redisCluster }) {
+function printUp ({ kafka, redis, kafkaBrokers, redisUrl, kafkaCluster, redisCluster, kafkaSecure }) {
   const { before, after, changed } = redis.keyspaceEvents
   for (const [name, s] of [['kafka', kafka], ['redis', redis]]) {
     console.log(`${name}  ${s.address}  ${s.action === 'started' ? 'started now' : 'already running'}: ${whose(s)}`)
@@ -40,6 +40,10 @@ function printUp ({ kafka, redis, kafkaBrokers, redisUrl, kafkaCluster, redisClu
   console.log(`\nKAFKA_BROKERS=${kafkaBrokers.join(',')}\nREDIS_URL=${redisUrl}`)
   if (kafkaCluster) console.log(`KAFKA_CLUSTER_BROKERS=${kafkaCluster.brokers.join(',')}`)
   if (redisCluster) console.log(`REDIS_CLUSTER_URLS=${redisCluster.nodes.map(n => `redis://${n.address}`).join(',')}`)
+  if (kafkaSecure) {
+    console.log(`kafka-secure  ${kafkaSecure.address}  ${kafkaSecure.action === 'started' ? 'started now' : 'already running'}: SASL_SSL (SCRAM), ACLs, CA ${kafkaSecure.settings.caFile}`)
+    console.log(`KAFKA_SECURE_BROKER=${kafkaSecure.address} (users and passwords: stack/.run/kafka-secure/secure.json)`)
+  }
 }
 
 function printDown ({ kafkaCluster, redisCluster, ...result }) {
@@ -72,7 +76,7 @@ function printStatus ({ kafka, redis, kafkaCluster, redisCluster }) {
 const json = value => console.log(JSON.stringify(value))
 
 const commands = {
-  up: async () => printUp(await up({ cluster: process.argv.includes('--cluster') })),
+  up: async () => printUp(await up({ cluster: process.argv.includes('--cluster'), secure: process.argv.includes('--secure') })),
   'kill-kafka-node': async () => json(await killKafkaClusterNode(process.argv[3], { log: console.error })),
   'restart-kafka-node': async () => json(await restartKafkaClusterNode(process.argv[3], { log: console.error })),
   'kill-redis-node': async () => json(await killRedisClusterNode(process.argv[3])),
@@ -89,7 +93,7 @@ const commands = {
 
 const command = commands[process.argv[2]]
 if (!command) {
-  console.error('usage: node stack/cli.mjs up [--cluster] | up-no-auto-create | down | status | kill-kafka-node <id> | restart-kafka-node <id> | kill-redis-node <port> | start-redis-node <port>')
+  console.error('usage: node stack/cli.mjs up [--cluster] [--secure] | up-no-auto-create | down | status | kill-kafka-node <id> | restart-kafka-node <id> | kill-redis-node <port> | start-redis-node <port>')
   process.exit(2)
 }
 try {

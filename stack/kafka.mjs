@@ -119,10 +119,12 @@ export function newClusterId () {
 /**
  * Spawns one Kafka node (a broker, a controller or both) detached, with its log dir `dir`, and
  * records it under `stateName` (see proc.mjs). With a `clusterId`, `dir` is wiped and formatted
- * with that id and `properties`; without one, the node starts on the data already in `dir` (a
- * restart). Returns at once: the caller waits for what it needs (waitForKafka).
+ * with that id and `properties` (a string, or a function called after `prepare()` has put what it
+ * names in the fresh `dir`), `formatArgs` added to the format command (SCRAM users); without one,
+ * the node starts on the data already in `dir` (a restart). Returns at once: the caller waits for
+ * what it needs (waitForKafka).
  */
-export async function launchKafkaNode ({ dir, stateName, address, properties, clusterId, heap, log }) {
+export async function launchKafkaNode ({ dir, stateName, address, properties, clusterId, heap, log, formatArgs = [], prepare = () => {} }) {
   requireJava()
   const jars = join(await kafkaJars(KAFKA_VERSION, log), '*')
   const props = join(dir, 'server.properties')
@@ -136,9 +138,10 @@ export async function launchKafkaNode ({ dir, stateName, address, properties, cl
   if (clusterId !== undefined || !existsSync(props)) {
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
-    writeFileSync(props, properties)
+    prepare()
+    writeFileSync(props, typeof properties === 'function' ? properties() : properties)
     // `--cluster-id=<id>`, not `-t <id>`: an id may start with '-', which would read as an option.
-    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId ?? newClusterId()}`, `--config=${props}`], { encoding: 'utf8' })
+    const format = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId ?? newClusterId()}`, `--config=${props}`, ...formatArgs], { encoding: 'utf8' })
     if (format.status !== 0) {
       throw new StackError(`formatting the Kafka log dir ${shown(dir)} failed:\n${format.stdout}${format.stderr}`)
     }

@@ -44,6 +44,17 @@ export interface UpResult {
   kafkaCluster?: KafkaClusterInfo & { action: 'started' | 'reused' }
   /** With `cluster`: the Redis Cluster. */
   redisCluster?: { action: 'started' | 'restarted' | 'reused', nodes: RedisClusterNode[] }
+  /** With `secure`: the SASL_SSL broker with ACLs (stack/kafka-secure.mjs). */
+  kafkaSecure?: ServerInfo & { settings: SecureSettings }
+}
+
+/** How a client reaches the secure broker: stack/.run/kafka-secure/secure.json. */
+export interface SecureSettings {
+  address: string
+  /** The PEM file of the CA that signed the broker's certificate. */
+  caFile: string
+  /** Each SCRAM user's password: admin (a super user), reply-app, reply-worker, outsider. */
+  users: Record<'admin' | 'reply-app' | 'reply-worker' | 'outsider', string>
 }
 
 export interface StatusResult {
@@ -56,14 +67,14 @@ export interface StatusResult {
 }
 
 type Stopped = { action: 'none' | 'stopped' | 'killed', pid?: number, address?: string }
-export type DownResult = Record<'kafka' | 'kafka-no-auto-create' | 'redis', Stopped> & {
+export type DownResult = Record<'kafka' | 'kafka-no-auto-create' | 'kafka-secure' | 'redis', Stopped> & {
   kafkaCluster: Array<Stopped & { id: number }>
   redisCluster: Array<{ action: 'stopped' | 'killed', pid: number, address: string }>
 }
 
 interface Options { log?: (line: string) => void }
 
-export function up (options?: Options & { cluster?: boolean }): Promise<UpResult>
+export function up (options?: Options & { cluster?: boolean, secure?: boolean }): Promise<UpResult>
 export function killKafkaClusterNode (id: number, options?: Options): Promise<{ id: number, address: string, pid: number, killedAt: number }>
 export function restartKafkaClusterNode (id: number, options?: Options): Promise<{ id: number, address: string, pid: number, startedAt: number, readyAt: number }>
 export function upNoAutoCreate (options?: Options): Promise<{ kafkaBrokers: string[], kafka: ServerInfo }>

@@ -7,6 +7,7 @@ import { StackError, shown } from './paths.mjs'
 import { clearState, ownedProcess, stopProcess, withLock } from './proc.mjs'
 import { ensureKeyspaceEvents, redisAnswers, redisUrl, startRedis } from './redis.mjs'
 import { describeNodes, downRedisCluster, killRedisNode, startRedisNode, upRedisCluster } from './redis-cluster.mjs'
+import { SECURE, secureAnswers, secureSettings, startSecureKafka } from './kafka-secure.mjs'
 
 // Long enough for a first start that downloads the jars; a waiting caller is told why it waits.
 const LOCK_TIMEOUT_MS = 15 * 60_000
@@ -52,7 +53,7 @@ async function upRedis (url, log) {
  * REDIS_URL (default redis://127.0.0.1:6379) with keyspace events on. Safe to call concurrently.
  * With `cluster`, also the cluster parts: a 3-node Kafka cluster (stack/kafka-cluster.mjs).
  */
-export async function up ({ log = console.log, cluster = false } = {}) {
+export async function up ({ log = console.log, cluster = false, secure = false } = {}) {
   const brokers = kafkaBrokers()
   const url = redisUrl()
   return withLock('stack', LOCK_TIMEOUT_MS, log, async () => {
@@ -61,8 +62,25 @@ export async function up ({ log = console.log, cluster = false } = {}) {
     const result = { kafkaBrokers: brokers, redisUrl: url, kafka, redis }
     if (cluster) result.kafkaCluster = await upKafkaCluster(log)
     if (cluster) result.redisCluster = await upRedisCluster({ log })
+    if (secure) result.kafkaSecure = await upSecureKafka(log)
     return result
   })
+}
+
+/**
+ * The secure broker (stack/kafka-secure.mjs): reused while the stack's one answers with the
+ * settings it wrote, else formatted and started afresh (new CA, new passwords).
+ */
+async function upSecureKafka (log) {
+  const owned = mine(SECURE.name, SECURE.address)
+  const settings = secureSettings()
+  if (owned && await secureAnswers(settings)) return { ...described(SECURE.address, owned, 'reused'), settings }
+  if (owned) {
+    await stopProcess(owned.pid, 20_000)
+    clearState(SECURE.name)
+  }
+  const started = await startSecureKafka(log)
+  return { ...described(SECURE.address, started.state, 'started'), settings: started.settings }
 }
 
 /**
@@ -93,7 +111,7 @@ export async function down ({ log = console.log } = {}) {
     result.kafkaCluster = await downKafkaCluster()
     result.redisCluster = await downRedisCluster()
     // Kafka gets time for a clean shutdown; Redis keeps nothing on disk anyway.
-    for (const [name, graceMs] of [['kafka', 20_000], [NO_AUTO_CREATE.name, 20_000], ['redis', 5000]]) {
+    for (const [name, graceMs] of [['kafka', 20_000], [NO_AUTO_CREATE.name, 20_000], [SECURE.name, 20_000], ['redis', 5000]]) {
       const owned = ownedProcess(name)
       if (!owned) {
         result[name] = { action: 'none' }

@@ -4,7 +4,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs'
 import { newCorrelation } from '../plugin/correlation.js'
 import { HEADERS } from '../plugin/protocol.js'
 import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
-import { kafkaConfig, noAutoCreateBrokers, uniqueName } from './helpers/stack.js'
+import { kafkaBrokers, kafkaConfig, noAutoCreateBrokers, uniqueName } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'
 
 // The first test to run may start that broker (a JVM on two shared cores).
@@ -59,4 +59,35 @@ t.test('a request naming a reply topic that does not exist: the responder fails 
   t.same(await Promise.all(good), Array.from({ length: 20 }, (_, n) => ({ n })), 'every other call answered')
   await waitFor('the reply to the missing topic to fail and the others to be counted', () => worker.stats().unsent === 1 && worker.stats().replied >= 21).catch(() => {})
   t.match(worker.stats(), { replied: 21, unsent: 1 })
+})
+
+t.test('on a broker that creates topics, neither the plugin nor the responder asks it to unless createTopics says so', async t => {
+  const names = await freshTopics(1)
+  const app = await startInstance(t, names)
+  const worker = await startWorker(t, names, echo)
+  const admin = new Kafka({ brokers: kafkaBrokers, clientId: 'test-topics', logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  t.teardown(() => admin.disconnect())
+
+  const missing = uniqueName('missing')
+  await t.rejects(app.kafkaReply.request(missing, { n: -1 }, { timeout: 30_000 }), { code: 'FST_KAFKA_REPLY_TOPIC_UNAVAILABLE', statusCode: 503 })
+
+  const producer = new Kafka({ brokers: kafkaBrokers, clientId: 'test-forger', logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await producer.connect()
+  t.teardown(() => producer.disconnect())
+  const elsewhere = uniqueName('missing-replies')
+  const correlation = newCorrelation('forger', Date.now() + 30_000)
+  await producer.send({
+    topic: names.requestTopic,
+    messages: [{ value: '{"n":-1}', headers: { [HEADERS.correlationId]: correlation.id, [HEADERS.replyTopic]: elsewhere, [HEADERS.deadline]: String(correlation.deadline) } }]
+  })
+  await waitFor('the reply to the missing topic to fail', () => worker.stats().unsent === 1)
+  const topics = await admin.listTopics()
+  t.notOk(topics.includes(missing), 'the request topic was not created')
+  t.notOk(topics.includes(elsewhere), 'the reply topic a request named was not created')
+
+  const creating = await startInstance(t, await freshTopics(1), { createTopics: true })
+  const created = uniqueName('created')
+  await t.rejects(creating.kafkaReply.request(created, { n: -1 }, { timeout: 1000 }), { code: 'FST_KAFKA_REPLY_TIMEOUT' }, 'with createTopics: true the broker creates it (and nobody answers)')
+  t.ok((await admin.listTopics()).includes(created))
 })

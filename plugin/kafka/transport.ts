@@ -4,6 +4,7 @@
  * library is one folder beside this file that implements it (kafkajs/); nothing else under plugin/
  * imports a Kafka library.
  */
+import { errors } from '../errors.js'
 
 /** Record headers as consumed: text or bytes, a list when a header repeats. */
 export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>
@@ -63,6 +64,11 @@ export interface ProducerOptions {
    * reply partition hint may be stale.
    */
   ignoreMissingPartition?: boolean
+  /**
+   * Whether a send to a topic that does not exist asks the broker to create it (default false: the
+   * send fails, as with a broker that creates no topics). The plugin sets its `createTopics`.
+   */
+  createTopics?: boolean
 }
 
 /**
@@ -187,12 +193,33 @@ export interface KafkaTransport {
   producer: (options: ProducerOptions) => RecordProducer
   consumer: (options: GroupConsumerOptions) => GroupConsumer
   /** Whether the topic exists now, after creating it if asked to. */
-  ensureTopic: (spec: TopicSpec) => Promise<'exists' | 'created' | 'missing'>
+  /** `unauthorized`: the topic may exist, but the client may not describe it (a Kafka ACL). */
+  ensureTopic: (spec: TopicSpec) => Promise<TopicState>
   /**
    * Closes whatever the library left open after its producers and consumers were closed (a client
    * the user passed in is theirs to close); returns how many connections that were.
    */
   close: () => Promise<number>
+}
+
+/** Node's codes for a server certificate it does not accept: no retry fixes these. */
+export const CERTIFICATE_REFUSED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'ERR_TLS_CERT_ALTNAME_INVALID'
+])
+
+/** What ensureTopic found. */
+export type TopicState = 'exists' | 'created' | 'missing' | 'unauthorized'
+
+/** Broker errors by which a group consumer learns it may not read its topics or join its group: its start fails at once. */
+export const CONSUMER_AUTHORIZATION_ERRORS = new Set(['GROUP_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED'])
+
+/** The startup error for a consumer refused by an ACL, naming what to grant. */
+export function consumerNotAuthorized (code: string, groupId: string, topics: string[], how: string = code): Error {
+  const what = code === 'GROUP_AUTHORIZATION_FAILED'
+    ? `join the consumer group "${groupId}" (${how}): grant it Read on the group`
+    : `read the topics ${topics.map(topic => `"${topic}"`).join(', ')} (${code}): grant it Read on them`
+  return new errors.NOT_AUTHORIZED(`the Kafka user may not ${what}`)
 }
 
 /** How often a group consumer with `commits: 'handled'` commits, at most; the responder commits as often. */

@@ -18,6 +18,8 @@ interface Queued {
 export interface BatchingOptions {
   /** Most bytes (values, keys, headers) one coalesced send carries; a single record may exceed it. */
   maxBatchBytes?: number
+  /** Whether a send to a missing topic asks the broker to create it (kafkajs's allowAutoTopicCreation; default false). */
+  createTopics?: boolean
 }
 
 /** Produce requests in flight at once: one waiting on a dead leader leaves the others going. */
@@ -76,8 +78,9 @@ export class BatchingProducer {
         return partition
       }
     }
-    const producer = kafka.producer({ retry: PRODUCER_RETRY, createPartitioner: pinned })
-    const probe = kafka.producer({ retry: PROBE_RETRY, createPartitioner: pinned })
+    const allowAutoTopicCreation = options.createTopics ?? false
+    const producer = kafka.producer({ retry: PRODUCER_RETRY, createPartitioner: pinned, allowAutoTopicCreation })
+    const probe = kafka.producer({ retry: PROBE_RETRY, createPartitioner: pinned, allowAutoTopicCreation })
     return new BatchingProducer(producer, message => chosen.get(message) ?? message.partition, probe, options)
   }
 

@@ -3,6 +3,7 @@ import * as tls from 'node:tls'
 import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs'
 import type { Log } from '../../log.js'
 import type { KafkajsOption } from './options.js'
+import { CERTIFICATE_REFUSED } from '../transport.js'
 
 /**
  * Retries of the plugin's and the responder's producers. kafkajs's default (300 ms doubling, 5
@@ -45,6 +46,12 @@ export interface KafkaClient {
    * for a client passed in, which its owner closes.
    */
   destroySockets: () => number
+  /**
+   * Rejects when a broker's TLS certificate is refused (an unknown CA, a name that does not match,
+   * an expired certificate): no retry can fix that, while kafkajs retries it for many seconds.
+   * Startup races its first connection with it. Never settles for a client passed in.
+   */
+  refused: Promise<never>
 }
 
 /**
@@ -52,12 +59,20 @@ export interface KafkaClient {
  * go to the plugin's logger: INFO chatter (joins, connects) at debug level.
  */
 export function createKafka (option: KafkajsOption, log: Log): KafkaClient {
-  if ('client' in option) return { kafka: option.client, owned: false, destroySockets: () => 0 }
+  if ('client' in option) return { kafka: option.client, owned: false, destroySockets: () => 0, refused: new Promise<never>(() => {}) }
+  let refuse: (err: Error) => void = () => {}
+  const refused = new Promise<never>((_resolve, reject) => { refuse = reject })
+  refused.catch(() => {}) // raced by whoever connects first; nobody may be listening
   const { library: _library, ...config } = option
   const sockets = new Set<net.Socket>()
   const create = config.socketFactory ?? defaultSocketFactory
   const socketFactory: ISocketFactory = args => {
     const socket = create(args)
+    socket.once('error', (err: Error & { code?: string }) => {
+      if (err.code !== undefined && CERTIFICATE_REFUSED.has(err.code)) {
+        refuse(new Error(`the TLS certificate of the Kafka broker ${args.host}:${args.port} was refused: ${err.message} (${err.code})`, { cause: err }))
+      }
+    })
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     return socket
@@ -80,7 +95,7 @@ export function createKafka (option: KafkajsOption, log: Log): KafkaClient {
     sockets.clear()
     return open
   }
-  return { kafka, owned: true, destroySockets }
+  return { kafka, owned: true, destroySockets, refused }
 }
 
 /** kafkajs's own socket factory (which it does not export): TLS when `ssl` is set, keep-alive on. */

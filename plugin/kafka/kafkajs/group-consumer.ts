@@ -1,6 +1,7 @@
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import type { Log } from '../../log.js'
-import { COMMIT_INTERVAL_MS, CONSUMER_DEFAULTS, type CommitOffset, type ConsumedBatch, type ConsumedRecord, type GroupConsumer, type GroupConsumerOptions, type GroupMembers } from '../transport.js'
+import { COMMIT_INTERVAL_MS, CONSUMER_AUTHORIZATION_ERRORS, CONSUMER_DEFAULTS, consumerNotAuthorized, type CommitOffset, type ConsumedBatch, type ConsumedRecord, type GroupConsumer, type GroupConsumerOptions, type GroupMembers } from '../transport.js'
+import { brokerErrorType } from './produce-errors.js'
 import { memberInstanceId, replyAssigner } from './assigner.js'
 import { CONSUMER_METADATA_MAX_AGE, CONSUMER_RETRY } from './client.js'
 
@@ -36,7 +37,15 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     this.#options = options
     this.#log = log
     const consumer = this.#consumer = kafka.consumer(consumerConfig(options))
-    this.#joined = new Promise(resolve => {
+    this.#joined = new Promise((resolve, reject) => {
+      // A consumer refused by an ACL would crash and restart until readyTimeout: fail its start now.
+      consumer.on(consumer.events.CRASH, (event) => {
+        const { error } = event.payload
+        const code = brokerErrorType(error)
+        if (code !== undefined && CONSUMER_AUTHORIZATION_ERRORS.has(code)) reject(consumerNotAuthorized(code, options.groupId, options.topics))
+        // kafkajs reports FindCoordinator's GROUP_AUTHORIZATION_FAILED as this, the broker's code lost.
+        else if (error.name === 'KafkaJSGroupCoordinatorNotFound') reject(consumerNotAuthorized('GROUP_AUTHORIZATION_FAILED', options.groupId, options.topics, 'kafkajs found no coordinator for it, as it reports GROUP_AUTHORIZATION_FAILED'))
+      })
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         resolve()
         this.#healthy = true
@@ -45,6 +54,8 @@ export class KafkajsGroupConsumer implements GroupConsumer {
         for (const listener of this.#onJoin) listener()
       })
     })
+    // Awaited by start(); a refusal before that is not an unhandled rejection.
+    this.#joined.catch(() => {})
     consumer.on(consumer.events.STOP, () => {
       this.#healthy = false
       this.#assignment = {}

@@ -1,11 +1,11 @@
 import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs'
 import type { Log } from '../../log.js'
-import type { GroupConsumer, GroupConsumerOptions, KafkaTransport, ProducerOptions, RecordProducer, SendScope, TopicSpec } from '../transport.js'
+import type { GroupConsumer, GroupConsumerOptions, KafkaTransport, ProducerOptions, RecordProducer, SendScope, TopicSpec, TopicState } from '../transport.js'
 import { BatchingProducer } from './batching-producer.js'
 import { createKafka, type KafkaClient } from './client.js'
 import type { KafkajsOption } from './options.js'
 import { KafkajsGroupConsumer } from './group-consumer.js'
-import { toProduceError } from './produce-errors.js'
+import { brokerErrorType, toProduceError } from './produce-errors.js'
 
 /** The transport on kafkajs. */
 export class KafkajsTransport implements KafkaTransport {
@@ -20,22 +20,39 @@ export class KafkajsTransport implements KafkaTransport {
 
   producer (options: ProducerOptions): RecordProducer {
     const partitioner = options.ignoreMissingPartition === true ? knownPartitionsOnly : undefined
-    return new KafkajsProducer(BatchingProducer.create(this.#client.kafka, partitioner, { maxBatchBytes: options.maxBatchBytes }))
+    return new KafkajsProducer(BatchingProducer.create(this.#client.kafka, partitioner, { maxBatchBytes: options.maxBatchBytes, createTopics: options.createTopics }), this.#client.refused)
   }
 
   consumer (options: GroupConsumerOptions): GroupConsumer {
     return new KafkajsGroupConsumer(this.#client.kafka, options, this.#log)
   }
 
-  async ensureTopic ({ topic, create, partitions, replicationFactor }: TopicSpec): Promise<'exists' | 'created' | 'missing'> {
+  async ensureTopic ({ topic, create, partitions, replicationFactor }: TopicSpec): Promise<TopicState> {
     const admin = this.#client.kafka.admin()
-    await admin.connect()
     try {
+      // The plugin's first connection: a refused certificate fails it at once, not after retries.
+      await Promise.race([admin.connect(), this.#client.refused])
       const topics = await admin.listTopics()
       if (topics.includes(topic)) return 'exists'
+      // Listed topics are those the client may describe: ask for this one to learn why it is not.
+      if (await this.#topicForbidden(topic)) return 'unauthorized'
       if (!create) return 'missing'
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true })
       return 'created'
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  /** Whether the broker refuses to describe `topic` to this client (TOPIC_AUTHORIZATION_FAILED); asked once, not retried. */
+  async #topicForbidden (topic: string): Promise<boolean> {
+    const admin = this.#client.kafka.admin({ retry: { retries: 0 } })
+    await admin.connect()
+    try {
+      await admin.fetchTopicMetadata({ topics: [topic] })
+      return false
+    } catch (err) {
+      return brokerErrorType(err) === 'TOPIC_AUTHORIZATION_FAILED'
     } finally {
       await admin.disconnect()
     }
@@ -49,15 +66,18 @@ export class KafkajsTransport implements KafkaTransport {
 /** The BatchingProducer as the transport's RecordProducer: errors classified. */
 class KafkajsProducer implements RecordProducer {
   readonly #batcher: BatchingProducer
+  readonly #refused: Promise<never>
   readonly instrumented: boolean
 
-  constructor (batcher: BatchingProducer) {
+  constructor (batcher: BatchingProducer, refused: Promise<never>) {
     this.#batcher = batcher
+    this.#refused = refused
     this.instrumented = sendBatchIsWrapped(batcher.producer)
   }
 
+  /** The responder's first connection: a refused certificate fails it at once, not after retries. */
   connect (): Promise<void> {
-    return this.#batcher.connect()
+    return Promise.race([this.#batcher.connect(), this.#refused])
   }
 
   send (topic: string, record: Parameters<RecordProducer['send']>[1], scope?: SendScope): Promise<void> {

@@ -2,13 +2,14 @@ import { Admin, type Consumer, type ConsumerGroupJoinPayload, type ConsumerOptio
 import { errors } from '../../errors.js'
 import type { Log } from '../../log.js'
 import {
-  COMMIT_INTERVAL_MS, CONSUMER_DEFAULTS, type CommitOffset, type ConsumedBatch, type ConsumedRecord, type GroupConsumer,
+  COMMIT_INTERVAL_MS, CONSUMER_AUTHORIZATION_ERRORS, CONSUMER_DEFAULTS, consumerNotAuthorized, type CommitOffset, type ConsumedBatch, type ConsumedRecord, type GroupConsumer,
   type GroupConsumerOptions, type GroupMembers, type RecordHeaders
 } from '../transport.js'
 import { groupProtocols, memberInstanceId, replyAssigner } from './assigner.js'
 import type { PlatformaticKafkaOption } from '../options.js'
 import { ADMIN_RETRIES, clientOptions, CONSUMER_RETRIES } from './options.js'
-import { partitionKey } from './produce-errors.js'
+import { explainConnectionFailure } from './connection-errors.js'
+import { brokerErrorName, partitionKey } from './produce-errors.js'
 
 /** The library's consumer as this folder makes it: header names as strings, the rest as Buffers. */
 export type LibraryConsumer = Consumer<Buffer, Buffer, string, Buffer>
@@ -156,7 +157,11 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   async start (onBatch: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
     this.#onBatch = onBatch
     // consume() joins the group first, then creates the stream.
-    this.#attach(await this.#consume())
+    const stream = await this.#consume().catch((err: unknown) => {
+      const code = brokerErrorName(err)
+      throw code !== undefined && CONSUMER_AUTHORIZATION_ERRORS.has(code) ? consumerNotAuthorized(code, this.#options.groupId, this.#options.topics) : explainConnectionFailure(err)
+    })
+    this.#attach(stream)
     await this.#joined
   }
 

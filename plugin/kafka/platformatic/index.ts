@@ -1,9 +1,10 @@
 import { Admin, Consumer, type Base, type ConnectionPool } from '@platformatic/kafka'
 import type { Log } from '../../log.js'
-import type { GroupConsumer, GroupConsumerOptions, KafkaTransport, ProducerOptions, RecordProducer, TopicSpec } from '../transport.js'
+import type { GroupConsumer, GroupConsumerOptions, KafkaTransport, ProducerOptions, RecordProducer, TopicSpec, TopicState } from '../transport.js'
 import { consumerOptions, PlatformaticGroupConsumer } from './group-consumer.js'
 import { PLATFORMATIC, type PlatformaticKafkaOption } from '../options.js'
 import { ADMIN_RETRIES, clientOptions } from './options.js'
+import { explainConnectionFailure } from './connection-errors.js'
 import { brokerErrorName } from './produce-errors.js'
 import { createLibraryProducer, PlatformaticProducer } from './producer.js'
 
@@ -29,7 +30,7 @@ export class PlatformaticTransport implements KafkaTransport {
   }
 
   producer (options: ProducerOptions): RecordProducer {
-    const client = createLibraryProducer(this.#option)
+    const client = createLibraryProducer(this.#option, options.createTopics ?? false)
     this.#clients.add(client)
     return new PlatformaticProducer(client, options)
   }
@@ -42,11 +43,14 @@ export class PlatformaticTransport implements KafkaTransport {
     return consumer
   }
 
-  async ensureTopic ({ topic, create, partitions, replicationFactor }: TopicSpec): Promise<'exists' | 'created' | 'missing'> {
+  async ensureTopic ({ topic, create, partitions, replicationFactor }: TopicSpec): Promise<TopicState> {
     const admin = new Admin(clientOptions(this.#option, ADMIN_RETRIES))
     try {
-      const topics = await admin.listTopics()
+      // The plugin's first connection: a refused certificate or password is said plainly.
+      const topics = await admin.listTopics().catch((err: unknown) => { throw explainConnectionFailure(err) })
       if (topics.includes(topic)) return 'exists'
+      // Listed topics are those the client may describe: ask for this one to learn why it is not.
+      if (await this.#topicForbidden(topic)) return 'unauthorized'
       if (!create) return 'missing'
       try {
         await admin.createTopics({ topics: [{ topic, partitions, replicas: replicationFactor }] })
@@ -57,6 +61,19 @@ export class PlatformaticTransport implements KafkaTransport {
       }
       await waitForLeaders(admin, topic, partitions)
       return 'created'
+    } finally {
+      await admin.close()
+    }
+  }
+
+  /** Whether the broker refuses to describe `topic` to this client (TOPIC_AUTHORIZATION_FAILED); asked once, not retried. */
+  async #topicForbidden (topic: string): Promise<boolean> {
+    const admin = new Admin(clientOptions(this.#option, 0))
+    try {
+      await admin.metadata({ topics: [topic] })
+      return false
+    } catch (err) {
+      return brokerErrorName(err) === 'TOPIC_AUTHORIZATION_FAILED'
     } finally {
       await admin.close()
     }

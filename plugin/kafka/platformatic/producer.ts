@@ -31,7 +31,7 @@ const toBuffer = (data?: string | Buffer | null): Buffer | undefined =>
   data === undefined || data === null ? undefined : typeof data === 'string' ? Buffer.from(data) : data
 
 /** Creates the library's producer for the plugin's option. */
-export function createLibraryProducer (option: PlatformaticKafkaOption): LibraryProducer {
+export function createLibraryProducer (option: PlatformaticKafkaOption, createTopics: boolean): LibraryProducer {
   const settings = option.platformatic ?? {}
   return new Producer<string, string | Buffer, string, string | Buffer>({
     // No retries by the library (see PlatformaticProducer): it would send a broker's whole request
@@ -39,8 +39,8 @@ export function createLibraryProducer (option: PlatformaticKafkaOption): Library
     ...clientOptions(option, 0),
     repeatOnStaleMetadata: false,
     // acks given here is not applied by the library (only a send's acks is): see #sendBatch.
-    // Auto-creation where the broker allows it, as kafkajs's producer does by default.
-    autocreateTopics: settings.autocreateTopics ?? true,
+    // A missing topic is created only when asked (the plugin's createTopics), whatever the broker allows.
+    autocreateTopics: settings.autocreateTopics ?? createTopics,
     ...(settings.compression === undefined ? {} : { compression: settings.compression }),
     // Headers and keys are Buffers on the wire and in the library; the plugin's are strings or Buffers.
     serializers: { key: toBuffer, value: toBuffer, headerKey: toBuffer, headerValue: toBuffer }
