@@ -24,6 +24,7 @@ t.test('a Redis ACL user limited to the key prefix and its own notification chan
   t.same(responses.map(res => res.statusCode), [200, 200])
   t.same(responses.map(res => res.json().n), [0, 1])
   t.equal(apps.reduce((sum, app) => sum + app.kafkaReply.stats().resolvedViaRedis, 0), 1, 'one reply crossed Redis under the ACL user')
+  t.same(await admin.call('ACL', 'LOG'), [], 'ACL LOG is empty: the plugin ran no command, key or channel the rules leave out')
 
   const limited = new Redis(url)
   t.teardown(() => { limited.disconnect() })

@@ -19,6 +19,7 @@ const worker = await startWorker({
   kafkaBrokers,
   requestTopic: names.requestTopic,
   groupId: `${names.groupId}-worker`,
+  replyTopics: [names.replyTopic],
   workerId: 'pricing-test',
   workMs: 0,
   slowMs: TIMEOUT_MS * 2,
@@ -56,6 +57,8 @@ t.test('the configuration defaults to the local stack; a bad variable is named',
   t.same(loadConfig({ KAFKA_BROKERS: 'a:1, b:2', PORT: '8080' }).kafkaBrokers, ['a:1', 'b:2'])
   t.throws(() => loadConfig({ REPLY_TIMEOUT_MS: 'soon' }), /Invalid environment variable REPLY_TIMEOUT_MS="soon"/)
   t.throws(() => loadWorkerConfig({ WORK_MS: '-1' }), /Invalid environment variable WORK_MS/)
+  t.same(loadWorkerConfig({ REPLY_TOPICS: 'quotes.replies, other.replies' }).replyTopics, ['quotes.replies', 'other.replies'])
+  t.equal(loadWorkerConfig({}).replyTopics, undefined, 'unset: any reply topic')
 })
 
 t.test('POST /quotes answers with the worker\'s quote and tells how the reply came back', async t => {

@@ -2,21 +2,15 @@
 // a request's or reply's payload. A sentinel travels in the payload of each call, and everything the
 // apps and the worker logged (at debug level and up) is searched for it.
 import t from 'tap'
-import { Writable } from 'node:stream'
 import { Redis } from 'ioredis'
 import { createLogger } from '../worker/log.js'
 import { consumerAndCaller, freshTopics, startWorker } from './helpers/kafka-reply.js'
+import { captureLogs } from './helpers/logs.js'
 import { privateRedis } from './helpers/private-redis.js'
 import { kafkaConfig } from './helpers/stack.js'
 import { waitFor } from './helpers/wait.js'
 
 const SENTINEL = 'sentinel-iban-DE89370400440532013000'
-
-/** A Fastify logger option writing every line, from debug up, into `lines`. */
-function capture (lines: string[]) {
-  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done() } })
-  return { logger: { level: 'debug', stream } }
-}
 
 t.test('Redis refusing a hand-over write (OOM): the error is logged with its code, not the reply\'s payload', async t => {
   const names = await freshTopics(1)
@@ -24,7 +18,7 @@ t.test('Redis refusing a hand-over write (OOM): the error is logged with its cod
   const lines: string[] = []
   await startWorker(t, names, payload => payload, { logger: createLogger('debug', {}, line => { lines.push(line) }) })
   // One reply partition: the caller's reply is consumed by the other instance and must cross Redis.
-  const { caller } = await consumerAndCaller(t, names, [{ redis: redis.url, configureKeyspaceEvents: true }, { redis: redis.url, configureKeyspaceEvents: true }], [kafkaConfig, kafkaConfig], capture(lines))
+  const { caller } = await consumerAndCaller(t, names, [{ redis: redis.url, configureKeyspaceEvents: true }, { redis: redis.url, configureKeyspaceEvents: true }], [kafkaConfig, kafkaConfig], captureLogs(lines))
   const admin = new Redis(redis.url)
   t.teardown(() => { admin.disconnect() })
   await admin.config('SET', 'maxmemory-policy', 'noeviction')

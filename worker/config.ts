@@ -10,6 +10,8 @@ const Env = Type.Object({
   REQUEST_TOPIC: Type.String({ minLength: 1, default: QUOTES_TOPIC }),
   REQUEST_PARTITIONS: Type.Integer({ minimum: 1, default: 2 }),
   WORKER_GROUP_ID: Type.String({ minLength: 1, default: 'quotes-pricing' }),
+  /** The reply topics the worker may answer to, comma-separated (the responder's replyTopics); unset: any. */
+  REPLY_TOPICS: Type.Optional(Type.String({ minLength: 1 })),
   WORKER_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
   WORK_MS: Type.Integer({ minimum: 0, default: 20 }),
   SLOW_MS: Type.Integer({ minimum: 0, default: 8000 }),
@@ -31,6 +33,8 @@ export interface WorkerConfig {
   requestTopic: string
   requestPartitions: number
   groupId: string
+  /** The reply topics answered to (REPLY_TOPICS); undefined: any topic a request names. */
+  replyTopics: string[] | undefined
   /** Named in every quote's `pricedBy`. */
   workerId: string
   /** Simulated pricing time of every request, ms. */
@@ -57,6 +61,7 @@ export function loadWorkerConfig (env: NodeJS.ProcessEnv = process.env): WorkerC
     requestTopic: e.REQUEST_TOPIC,
     requestPartitions: e.REQUEST_PARTITIONS,
     groupId: e.WORKER_GROUP_ID,
+    replyTopics: e.REPLY_TOPICS === undefined ? undefined : list(e.REPLY_TOPICS),
     workerId: e.WORKER_ID ?? `pricing-${process.pid}`,
     workMs: e.WORK_MS,
     slowMs: e.SLOW_MS,

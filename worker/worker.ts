@@ -27,6 +27,7 @@ export async function startWorker (config: WorkerConfig, log: Logger): Promise<P
       groupId: config.groupId,
       handlers: { [config.requestTopic]: pricing({ ...config, signal: shutdown.signal }) },
       concurrency: config.concurrency,
+      ...(config.replyTopics === undefined ? {} : { replyTopics: config.replyTopics }),
       logger: log,
       consumer: { heartbeatInterval: config.heartbeatMs, sessionTimeout: config.sessionTimeoutMs, maxWaitTimeInMs: 100 }
     })

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { Redis, type Cluster } from 'ioredis'
+import { errors } from '../errors.js'
 import type { Log } from '../log.js'
 import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
 
@@ -68,6 +69,11 @@ export class ClusterSubscriber implements Subscriber {
   async start (): Promise<void> {
     const owner = this.#owner()
     if (owner === undefined) throw new Error(`no Redis Cluster node serves slot ${this.#slot}`)
+    // The slot check's command, once: a user refused it would lose the check without a word.
+    await this.#cluster.exists(this.#checkKey).catch((err: Error) => {
+      if (!/^NOPERM\b/.test(err.message)) return
+      throw new errors.NOT_AUTHORIZED(`the Redis user may not run EXISTS, with which the plugin notices every 2 s that its slot moved: grant it +exists (Redis said: ${err.message})`)
+    })
     this.#waiter = await this.#subscribeOn(owner)
     this.#node = owner
     this.#cluster.on('refresh', this.#onRefresh)

@@ -149,8 +149,9 @@ t.test('an ACL user on the cluster, the subscriber\'s connection included', asyn
   // ACL users are per node: every node, replicas included (one may become master).
   await Promise.all(nodes.map(node => node.call('ACL', 'SETUSER', 'kafka-reply', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
     ...ids.map(id => `&__keyspace@0__:${names.keyPrefix}:{${id}}:*`),
-    '-@all', '+set', '+getdel', '+del', '+exists', '+psubscribe', '+ping', '+info', '+client|setname', '+cluster|slots', '+cluster|info')))
+    '-@all', '+set', '+getdel', '+del', '+exists', '+psubscribe', '+ping', '+info', '+client|setname', '+cluster|slots', '+cluster|info', '+readonly')))
   t.teardown(async () => { await Promise.all(nodes.map(node => node.call('ACL', 'DELUSER', 'kafka-reply'))) })
+  await Promise.all(nodes.map(node => node.call('ACL', 'LOG', 'RESET'))) // a reused cluster keeps earlier runs' denials
   const redis = { cluster: redisClusterUrls.map(url => url.replace('redis://', 'redis://kafka-reply:s3cret@')) }
   const { consumer, caller } = await consumerAndCaller(t, names, ids.map(instanceId => ({ redis, instanceId, affinity: false })))
   await startWorker(t, names, payload => payload)
@@ -158,4 +159,20 @@ t.test('an ACL user on the cluster, the subscriber\'s connection included', asyn
   t.same(responses.map(res => res.statusCode), [200, 200])
   t.same(responses.map(res => res.json().n), [0, 1])
   t.equal(caller.kafkaReply.stats().resolvedByNotification, 1, 'the caller\'s reply crossed the cluster under the ACL user')
+  const denied = (await Promise.all(nodes.map(node => node.call('ACL', 'LOG') as Promise<unknown[]>))).flat()
+  t.same(denied, [], 'ACL LOG is empty on every node: the plugin ran no command, key or channel the rules leave out')
+})
+
+t.test('an ACL user on the cluster without EXISTS: ready() fails with FST_KAFKA_REPLY_NOT_AUTHORIZED, not a silent loss of the slot check', async t => {
+  const names = await freshTopics(1)
+  const nodes = redisClusterPorts.map(port => nodeClient(t, port))
+  await Promise.all(nodes.map(node => node.call('ACL', 'SETUSER', 'no-exists', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
+    `&__keyspace@0__:${names.keyPrefix}:{no-exists}:*`,
+    '-@all', '+set', '+getdel', '+del', '+psubscribe', '+ping', '+info', '+client|setname', '+cluster|slots', '+cluster|info', '+readonly')))
+  t.teardown(async () => { await Promise.all(nodes.map(node => node.call('ACL', 'DELUSER', 'no-exists'))) })
+  const redis = { cluster: redisClusterUrls.map(url => url.replace('redis://', 'redis://no-exists:s3cret@')) }
+  await t.rejects(startInstance(t, names, { redis, instanceId: 'no-exists' }), {
+    code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED',
+    message: /^Not authorized: the Redis user may not run EXISTS, .*grant it \+exists/
+  })
 })

@@ -6,6 +6,7 @@ import Fastify from 'fastify'
 import kafkaReply from '../../plugin/index.js'
 import { instanceOptions, startInstance, startWorker } from '../helpers/kafka-reply.js'
 import { grant, grantMinimal, secureKafka, secureTopics, superAdmin } from '../helpers/secure.js'
+import { captureLogs } from '../helpers/logs.js'
 import { testCertificates } from '../helpers/tls.js'
 import { uniqueName } from '../helpers/stack.js'
 
@@ -31,13 +32,15 @@ t.test('a wrong password fails ready() with the SASL error, which does not show 
   const names = await secureTopics(admin)
   await grantMinimal(admin, names)
   const password = `wrong-${uniqueName('pw')}`
-  const app = Fastify()
+  const lines: string[] = []
+  const app = Fastify(captureLogs(lines))
   t.teardown(() => app.close())
   const err = await t.rejects(async () => {
     await app.register(kafkaReply, instanceOptions(names, { kafka: secureKafka('secure-app', 'reply-app', { password }), readyTimeout: 20_000 }))
     await app.ready()
   }, { message: /SASL|[Aa]uthentication/ })
   t.notMatch(String((err as unknown as Error)?.message) + String((err as unknown as Error)?.stack), new RegExp(password), 'the password is not in the error')
+  t.notMatch(lines.join(''), new RegExp(password), 'nor in anything logged')
 })
 
 t.test('a broker certificate the client\'s CA did not sign fails ready() with the TLS error', async t => {
@@ -60,12 +63,15 @@ t.test('a request topic the user may not write: that call is a 503 naming the au
   const forbidden = uniqueName('forbidden')
   await admin.createTopics({ topics: [{ topic: forbidden }], waitForLeaders: true })
   await grant(admin, 'reply-app', [['topic', forbidden, 'describe']])
-  const app = await startInstance(t, names, { kafka: secureKafka('secure-app', 'reply-app') })
-  await t.rejects(app.kafkaReply.request(forbidden, { n: 1 }, { timeout: 20_000 }), {
+  const lines: string[] = []
+  const app = await startInstance(t, names, { kafka: secureKafka('secure-app', 'reply-app') }, captureLogs(lines))
+  const sentinel = `sentinel-${uniqueName('payload')}`
+  await t.rejects(app.kafkaReply.request(forbidden, { sentinel }, { timeout: 20_000 }), {
     code: 'FST_KAFKA_REPLY_TOPIC_UNAVAILABLE',
     statusCode: 503,
     message: `Kafka topic "${forbidden}" cannot be written: TOPIC_AUTHORIZATION_FAILED`
   })
+  t.notMatch(lines.join(''), new RegExp(sentinel), 'the refused request\'s payload is not logged')
 })
 
 t.test('a reply topic the user may not read, or a group it may not join: ready() fails with FST_KAFKA_REPLY_NOT_AUTHORIZED naming it', async t => {
