@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import kafkajs from 'kafkajs'
-import { launchKafkaNode, newClusterId, tail } from './kafka.mjs'
+import { ONE_NODE, launchKafkaNode, newClusterId, tail } from './kafka.mjs'
 import { RUN_DIR, StackError, shown } from './paths.mjs'
 import { isAlive } from './proc.mjs'
 
@@ -70,19 +70,7 @@ allow.everyone.if.no.acl.found=false
 super.users=User:admin;User:ANONYMOUS
 auto.create.topics.enable=false
 log.dirs=${join(SECURE.dir, 'data')}
-group.initial.rebalance.delay.ms=0
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-num.partitions=1
-num.network.threads=2
-num.io.threads=2
-background.threads=2
-`
+${ONE_NODE}`
 }
 
 /** A CA, the broker's certificate (for 127.0.0.1 and localhost) in a PKCS12 keystore, and a truststore with the CA. */

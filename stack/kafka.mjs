@@ -71,7 +71,12 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=${join(dir, 'data')}
-# One node: internal topics cannot have more replicas, and tests must not wait for rebalances.
+auto.create.topics.enable=${autoCreate}
+${ONE_NODE}`
+}
+
+/** What every single-node broker of the stack sets, the secure one's included. */
+export const ONE_NODE = `# One node: internal topics cannot have more replicas, and tests must not wait for rebalances.
 group.initial.rebalance.delay.ms=0
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
@@ -80,14 +85,12 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-auto.create.topics.enable=${autoCreate}
 num.partitions=1
 # Two cores: fewer threads than the defaults.
 num.network.threads=2
 num.io.threads=2
 background.threads=2
 `
-}
 
 /**
  * Starts a broker at the first address of KAFKA_BROKERS (which must be on 127.0.0.1) and
