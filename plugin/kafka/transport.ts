@@ -208,6 +208,11 @@ export const CERTIFICATE_REFUSED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'ERR_TLS_CERT_ALTNAME_INVALID'
 ])
 
+/** The startup error for a broker certificate Node refused (`code` in CERTIFICATE_REFUSED). */
+export function certificateRefused (err: Error & { code?: string }, broker: string | undefined): Error {
+  return new Error(`the TLS certificate of the Kafka broker${broker === undefined ? '' : ` ${broker}`} was refused: ${err.message} (${err.code})`, { cause: err })
+}
+
 /** What ensureTopic found. */
 export type TopicState = 'exists' | 'created' | 'missing' | 'unauthorized'
 

@@ -3,6 +3,7 @@ import { Redis, type Cluster } from 'ioredis'
 import { errors } from '../errors.js'
 import type { Log } from '../log.js'
 import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
+import { isNoPerm } from './pipeline.js'
 
 /** How often the subscriber checks that its node still owns the slot (one keyed command). */
 export const SLOT_CHECK_INTERVAL = 2000
@@ -71,7 +72,7 @@ export class ClusterSubscriber implements Subscriber {
     if (owner === undefined) throw new Error(`no Redis Cluster node serves slot ${this.#slot}`)
     // The slot check's command, once: a user refused it would lose the check without a word.
     await this.#cluster.exists(this.#checkKey).catch((err: Error) => {
-      if (!/^NOPERM\b/.test(err.message)) return
+      if (!isNoPerm(err)) return
       throw new errors.NOT_AUTHORIZED(`the Redis user may not run EXISTS, with which the plugin notices every 2 s that its slot moved: grant it +exists (Redis said: ${err.message})`)
     })
     this.#waiter = await this.#subscribeOn(owner)

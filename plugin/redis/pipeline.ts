@@ -49,6 +49,11 @@ export function withoutCommand (err: unknown): Error {
   return plain
 }
 
+/** Whether Redis refused a command, key or channel to the user (an ACL). */
+export function isNoPerm (err: Error): boolean {
+  return /^NOPERM\b/.test(err.message)
+}
+
 export function nodeUnavailable (err: Error): boolean {
   if (err.name !== 'ReplyError') return true // connection closed, refused, too many redirections
   return /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN) /.test(err.message)

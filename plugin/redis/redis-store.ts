@@ -10,7 +10,7 @@ import { InstanceKeys } from './keys.js'
 import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
 import { keySlot } from './key-slot.js'
 import { configureKeyspaceEvents, describeFlags, probeNotifications } from './notifications.js'
-import { byNode, nodeName, nodeUnavailable, pipelined, withoutCommand, type Commands } from './pipeline.js'
+import { byNode, isNoPerm, nodeName, nodeUnavailable, pipelined, withoutCommand, type Commands } from './pipeline.js'
 import { decodeStored, encodeStored } from './stored-reply.js'
 import type { Arrival, FoundBy, HandOver, HandOverOutcome, ReplyStore, StoreSettings, PendingView } from './store.js'
 
@@ -288,5 +288,5 @@ interface Write {
 
 /** A NOPERM refusal as FST_KAFKA_REPLY_NOT_AUTHORIZED saying what to grant; any other error as it is, without its command. */
 function denied (err: Error, what: string): Error {
-  return /^NOPERM\b/.test(err.message) ? new errors.NOT_AUTHORIZED(`${what} (Redis said: ${err.message})`) : withoutCommand(err)
+  return isNoPerm(err) ? new errors.NOT_AUTHORIZED(`${what} (Redis said: ${err.message})`) : withoutCommand(err)
 }

@@ -2,9 +2,7 @@
 // certificate verified, ACLs with nothing allowed by default, no automatic topic creation. Each runs
 // as its own user with only the ACLs docs/security.md lists; a wrong setup fails clearly.
 import t from 'tap'
-import Fastify from 'fastify'
-import kafkaReply from '../../plugin/index.js'
-import { instanceOptions, startInstance, startWorker } from '../helpers/kafka-reply.js'
+import { startInstance, startWorker } from '../helpers/kafka-reply.js'
 import { grant, grantMinimal, secureKafka, secureTopics, superAdmin } from '../helpers/secure.js'
 import { captureLogs } from '../helpers/logs.js'
 import { testCertificates } from '../helpers/tls.js'
@@ -33,12 +31,8 @@ t.test('a wrong password fails ready() with the SASL error, which does not show 
   await grantMinimal(admin, names)
   const password = `wrong-${uniqueName('pw')}`
   const lines: string[] = []
-  const app = Fastify(captureLogs(lines))
-  t.teardown(() => app.close())
-  const err = await t.rejects(async () => {
-    await app.register(kafkaReply, instanceOptions(names, { kafka: secureKafka('secure-app', 'reply-app', { password }), readyTimeout: 20_000 }))
-    await app.ready()
-  }, { message: /SASL|[Aa]uthentication/ })
+  const err = await t.rejects(startInstance(t, names, { kafka: secureKafka('secure-app', 'reply-app', { password }), readyTimeout: 20_000 }, captureLogs(lines)),
+    { message: /SASL|[Aa]uthentication/ })
   t.notMatch(String((err as unknown as Error)?.message) + String((err as unknown as Error)?.stack), new RegExp(password), 'the password is not in the error')
   t.notMatch(lines.join(''), new RegExp(password), 'nor in anything logged')
 })
@@ -48,12 +42,7 @@ t.test('a broker certificate the client\'s CA did not sign fails ready() with th
   const names = await secureTopics(admin)
   await grantMinimal(admin, names)
   const other = testCertificates(t, 'another')
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await t.rejects(async () => {
-    await app.register(kafkaReply, instanceOptions(names, { kafka: secureKafka('secure-app', 'reply-app', { ca: other.ca }), readyTimeout: 20_000 }))
-    await app.ready()
-  }, { message: /certificate/i })
+  await t.rejects(startInstance(t, names, { kafka: secureKafka('secure-app', 'reply-app', { ca: other.ca }), readyTimeout: 20_000 }), { message: /certificate/i })
 })
 
 t.test('a request topic the user may not write: that call is a 503 naming the authorization error', async t => {
@@ -79,20 +68,10 @@ t.test('a reply topic the user may not read, or a group it may not join: ready()
   const names = await secureTopics(admin)
   // The group, not the reply topic.
   await grant(admin, 'outsider', [['group', names.groupId, 'read']])
-  const noTopic = Fastify()
-  t.teardown(() => noTopic.close())
-  await t.rejects(async () => {
-    await noTopic.register(kafkaReply, instanceOptions(names, { kafka: secureKafka('secure-outsider', 'outsider'), readyTimeout: 20_000 }))
-    await noTopic.ready()
-  }, { code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED', message: new RegExp(`topic "${names.replyTopic}"`) })
+  await t.rejects(startInstance(t, names, { kafka: secureKafka('secure-outsider', 'outsider'), readyTimeout: 20_000 }), { code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED', message: new RegExp(`topic "${names.replyTopic}"`) })
 
   // The reply topic, not the group.
   const other = await secureTopics(admin)
   await grant(admin, 'outsider', [['topic', other.replyTopic, 'read']])
-  const noGroup = Fastify()
-  t.teardown(() => noGroup.close())
-  await t.rejects(async () => {
-    await noGroup.register(kafkaReply, instanceOptions(other, { kafka: secureKafka('secure-outsider', 'outsider'), readyTimeout: 20_000 }))
-    await noGroup.ready()
-  }, { code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED', message: new RegExp(`group "${other.groupId}"`) })
+  await t.rejects(startInstance(t, other, { kafka: secureKafka('secure-outsider', 'outsider'), readyTimeout: 20_000 }), { code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED', message: new RegExp(`group "${other.groupId}"`) })
 })

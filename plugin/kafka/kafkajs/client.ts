@@ -3,7 +3,7 @@ import * as tls from 'node:tls'
 import { Kafka, logLevel, type ISocketFactory, type LogEntry } from 'kafkajs'
 import type { Log } from '../../log.js'
 import type { KafkajsOption } from './options.js'
-import { CERTIFICATE_REFUSED } from '../transport.js'
+import { CERTIFICATE_REFUSED, certificateRefused } from '../transport.js'
 
 /**
  * Retries of the plugin's and the responder's producers. kafkajs's default (300 ms doubling, 5
@@ -70,7 +70,7 @@ export function createKafka (option: KafkajsOption, log: Log): KafkaClient {
     const socket = create(args)
     socket.once('error', (err: Error & { code?: string }) => {
       if (err.code !== undefined && CERTIFICATE_REFUSED.has(err.code)) {
-        refuse(new Error(`the TLS certificate of the Kafka broker ${args.host}:${args.port} was refused: ${err.message} (${err.code})`, { cause: err }))
+        refuse(certificateRefused(err, `${args.host}:${args.port}`))
       }
     })
     sockets.add(socket)
