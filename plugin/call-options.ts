@@ -13,8 +13,20 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** A TypeBox schema the reply must match (FST_KAFKA_REPLY_INVALID_REPLY otherwise). */
   schema?: ReplySchema
-  /** Told how the reply arrived (in memory or through Redis, and which instance consumed it). */
+  /** Told how the reply arrived (in memory, through Redis, or replayed, and which instance consumed it). */
   onRoute?: (route: ReplyRoute) => void
+  /**
+   * Makes a retry of this call safe: a call with the same key (in the same scope) gets this call's
+   * outcome once there is one (replayed, nothing published), 409 while this call is in flight, 422
+   * when it asks something else. 1 to 255 visible ASCII characters but `"` and `\`
+   * (FST_KAFKA_REPLY_INVALID_IDEMPOTENCY_KEY otherwise). See docs/idempotency.md.
+   */
+  idempotencyKey?: string
+  /**
+   * What the key is scoped to besides the route (awaitKafka) and the topic: the authenticated user's
+   * id, say. Without it, anyone who learns a key reads its outcome.
+   */
+  idempotencyScope?: string
 }
 
 /**
@@ -23,6 +35,8 @@ export interface RequestOptions {
  */
 export interface CancelHandle {
   cancel?: () => void
+  /** The route that calls, `<method> <url pattern>`: part of an idempotency key's scope. */
+  route?: string
 }
 
 /** Whether the parts the plugin depends on work right now. */

@@ -39,6 +39,12 @@ export const errors = {
   PUBLISH_FAILED: createError('FST_KAFKA_REPLY_PUBLISH_FAILED', 'The request could not be published to Kafka', 503),
   /** The plugin is closing or closed; the call was not, or will not be, answered. */
   CLOSING: createError('FST_KAFKA_REPLY_CLOSING', 'The service is shutting down', 503),
+  /** An idempotency key that is empty, longer than 255 characters, or has characters outside visible ASCII (or `"`, `\`). */
+  INVALID_IDEMPOTENCY_KEY: createError('FST_KAFKA_REPLY_INVALID_IDEMPOTENCY_KEY', 'Invalid idempotency key: 1 to 255 visible ASCII characters, without " or \\', 400),
+  /** A call with the same idempotency key and scope is still in flight; `retryAfter` says when it ends (seconds). */
+  IDEMPOTENCY_IN_PROGRESS: createError('FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS', 'A request with this idempotency key is in progress', 409),
+  /** The idempotency key was used, in the same scope, for another payload or record key. */
+  IDEMPOTENCY_KEY_REUSED: createError('FST_KAFKA_REPLY_IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another request', 422),
   /** The caller went away (client disconnected or the call's signal aborted). */
   CANCELLED: createError('FST_KAFKA_REPLY_CANCELLED', 'The call was cancelled', 499)
 } as const

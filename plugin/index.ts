@@ -4,7 +4,7 @@ import { errors } from './errors.js'
 import { resolveOptions, type KafkaReplyOptions } from './options.js'
 import { KafkaReply, type CancelHandle, type RequestOptions } from './kafka-reply.js'
 import { kCreateReplyStore, type CreateReplyStore } from './redis/store.js'
-import { HEADERS } from './protocol.js'
+import { HEADERS, type ReplyRoute } from './protocol.js'
 import type { ReplySchema, StaticOf } from './reply-schema.js'
 
 /** Options of one reply.awaitKafka() call. */
@@ -46,18 +46,30 @@ async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promi
 
 function awaitKafka (this: FastifyReply, topic: string, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
   const reply = this
-  const handle: CancelHandle = {}
+  // An idempotency key is scoped to the route that calls (its method and URL pattern).
+  const handle: CancelHandle = options.idempotencyKey === undefined ? {} : { route: `${reply.request.method} ${reply.request.routeOptions.url ?? reply.request.url}` }
   // The response closing before it was sent means the client went away: stop waiting for it.
   const onClose = () => { if (!reply.raw.writableEnded) handle.cancel?.() }
   reply.raw.once('close', onClose)
-  return reply.server.kafkaReply.request(topic, payload, options, handle).then(
+  const onRoute = options.onRoute
+  const call = options.idempotencyKey === undefined
+    ? options
+    : {
+        ...options,
+        onRoute: (route: ReplyRoute) => {
+          if (route.path === 'replayed') reply.header('idempotent-replayed', 'true')
+          onRoute?.(route)
+        }
+      }
+  return reply.server.kafkaReply.request(topic, payload, call, handle).then(
     value => {
       reply.raw.off('close', onClose)
       return value
     },
-    (err: Error & { statusCode?: number }) => {
+    (err: Error & { statusCode?: number, retryAfter?: number }) => {
       reply.raw.off('close', onClose)
       if (err.statusCode === 503) reply.header('retry-after', String(reply.server.kafkaReply.retryAfter))
+      if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter))
       // Answered because the server is closing: without this the client keeps the connection
       // alive, and the server's close() waits for it until the keep-alive timeout.
       if (err instanceof errors.CLOSING) reply.header('connection', 'close')

@@ -6,8 +6,9 @@ import { newCorrelation, type Correlation } from './correlation.js'
 import { withDeadline } from './deadline.js'
 import { checkTarget, encodePayload, publishError, remoteError } from './call-checks.js'
 import { HEADERS, affinityHeaders, type Settled } from './protocol.js'
-import { decodeReply } from './reply-record.js'
-import { instancesToConfirm, routeReply, type DropReason, type RoutingView } from './routing.js'
+import { decodeReply, type DecodedReply } from './reply-record.js'
+import { instancesToConfirm, routeReply, storesOutcome, type DropReason, type RoutingView } from './routing.js'
+import { checkIdempotencyKey, idempotentCall, secondsUntil, type IdempotentCall } from './idempotency.js'
 import { PendingCalls, type PendingCall } from './pending.js'
 import { StatsCounters, type Counter, type KafkaReplyStats } from './stats.js'
 import { InstanceDirectory } from './instances.js'
@@ -17,6 +18,8 @@ import { createTransport } from './kafka/index.js'
 import type { ConsumedBatch, GroupConsumer, KafkaTransport, RecordProducer } from './kafka/transport.js'
 import { RedisReplyStore } from './redis/redis-store.js'
 import type { Arrival, CreateReplyStore, HandOver, HandOverOutcome, ReplyStore } from './redis/store.js'
+import type { Claim, Completion } from './redis/idempotency-records.js'
+import { decodeStored, encodeStored } from './redis/stored-reply.js'
 import { CallTelemetry, endSpan, type CallTrace } from './telemetry/calls.js'
 
 export type { CancelHandle, KafkaReplyHealth, RequestOptions } from './call-options.js'
@@ -56,8 +59,8 @@ export class KafkaReply {
     this.#log = log
     this.instanceId = options.instanceId
     this.#telemetry = new CallTelemetry(options.instanceId, options.replyTopic, () => this.stats())
-    const { redis, keyPrefix, configureKeyspaceEvents } = options
-    this.#store = createStore({ redis, keyPrefix, instanceId: this.instanceId, configureKeyspaceEvents }, this.#pending, this.#stats, log)
+    const { redis, keyPrefix, configureKeyspaceEvents, idempotencyTtl } = options
+    this.#store = createStore({ redis, keyPrefix, instanceId: this.instanceId, configureKeyspaceEvents, idempotencyTtl }, this.#pending, this.#stats, log)
   }
 
   /**
@@ -156,6 +159,8 @@ export class KafkaReply {
     }
     const timeout = options.timeout ?? this.#options.timeout
     checkTarget(topic, timeout, this.#options.maxTimeout)
+    const { idempotencyKey } = options
+    if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey)
     if (this.#pending.size >= this.#options.maxPending) {
       this.#stats.add('overloaded')
       throw new errors.OVERLOADED(this.#options.maxPending)
@@ -164,7 +169,23 @@ export class KafkaReply {
     const { signal } = options
     if (signal?.aborted === true) throw new errors.CANCELLED()
 
-    const correlation = newCorrelation(this.instanceId, Date.now() + timeout)
+    const deadline = Date.now() + timeout
+    let keyed: IdempotentCall | undefined
+    if (idempotencyKey !== undefined) {
+      keyed = idempotentCall(idempotencyKey, { route: cancelHandle?.route, topic, scope: options.idempotencyScope }, value, options.key)
+    }
+    const correlation = newCorrelation(this.instanceId, deadline, keyed?.ref)
+    if (keyed !== undefined) {
+      const replayed = await this.#claim(keyed, correlation)
+      if (replayed !== undefined) return this.#answer(replayed, options, call)
+      // The claim took a round trip: the call may have been cancelled, or the plugin begun to close.
+      const stop = isAborted(signal) ? new errors.CANCELLED() : this.#state !== 'ready' ? new errors.CLOSING() : undefined
+      if (stop !== undefined) {
+        this.#release(correlation)
+        throw stop
+      }
+    }
+
     const waiting = this.#pending.add(correlation, timeout)
     const onAbort = () => {
       if (this.#pending.fail(correlation.id, new errors.CANCELLED())) this.#stats.add('cancelled')
@@ -179,6 +200,11 @@ export class KafkaReply {
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+    return this.#answer(settled, options, call)
+  }
+
+  /** What a settled call returns or throws: the same for a reply and for a replayed one. */
+  #answer (settled: Settled, options: RequestOptions, call: CallTrace): unknown {
     call.arrived(settled.route)
     options.onRoute?.(settled.route)
     const { outcome } = settled
@@ -192,6 +218,51 @@ export class KafkaReply {
     }
     if (options.schema !== undefined) checkReply(options.schema, outcome.value)
     return outcome.value
+  }
+
+  /**
+   * Records a keyed call as in flight before it is published. Resolves with the stored outcome of
+   * an earlier call with the same key (to replay), or undefined when this call is to be published;
+   * throws 409 while another is in flight, 422 for a key used for another request.
+   */
+  async #claim (keyed: IdempotentCall, correlation: Correlation): Promise<Settled | undefined> {
+    const until = correlation.deadline + this.#options.replyGrace
+    let claim: Claim
+    try {
+      claim = await this.#store.idempotency.claim(keyed.ref, keyed.fingerprint, correlation.id, until)
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read or write an idempotency record')
+      this.#stats.add('unavailable')
+      throw new errors.REDIS_UNAVAILABLE({ cause: err })
+    }
+    switch (claim.state) {
+      case 'claimed':
+        return undefined
+      case 'inProgress': {
+        this.#stats.add('inProgress')
+        throw Object.assign(new errors.IDEMPOTENCY_IN_PROGRESS(), { retryAfter: secondsUntil(claim.until, Date.now()) })
+      }
+      case 'reused':
+        this.#stats.add('keyReused')
+        throw new errors.IDEMPOTENCY_KEY_REUSED()
+      case 'done': {
+        const stored = decodeStored(claim.stored)
+        if (stored === undefined) break
+        this.#stats.add('replayed')
+        return { outcome: stored.outcome, route: { path: 'replayed', consumedBy: stored.consumedBy } }
+      }
+    }
+    // A record of another layout: written by a newer version during a rolling deploy.
+    this.#stats.add('invalidReplies')
+    throw new errors.INVALID_REPLY('the idempotency record was written by a newer version of fastify-kafka-reply')
+  }
+
+  /** Deletes the record of a keyed call that certainly published nothing: a retry may proceed at once. */
+  #release (correlation: Correlation): void {
+    if (correlation.ref === undefined) return
+    this.#store.idempotency.release(correlation.ref, correlation.id).catch((err: Error) => {
+      this.#log.warn({ err }, 'could not release an idempotency record: retries get 409 until the call\'s deadline')
+    })
   }
 
   /** Seconds a 503 answer asks the client to wait (Retry-After). */
@@ -251,6 +322,7 @@ export class KafkaReply {
       [HEADERS.correlationId]: correlation.id,
       [HEADERS.replyTopic]: this.#options.replyTopic,
       [HEADERS.deadline]: String(correlation.deadline),
+      ...(correlation.ref === undefined ? undefined : { [HEADERS.idempotencyKey]: correlation.ref }),
       ...affinityHeaders(this.#options.affinity, this.#nextReplyPartition())
     }
     const send = call.publish(correlation.id, headers)
@@ -262,7 +334,11 @@ export class KafkaReply {
       (err: Error) => {
         endSpan(send.span, undefined, err)
         this.#log.error({ err, topic }, 'could not publish a request to Kafka')
-        this.#pending.fail(correlation.id, publishError(topic, err))
+        const error = publishError(topic, err)
+        // Refused by the broker: nothing was written, so a retry may go ahead. Any other failure
+        // may have written the record all the same: its key stays in flight to its deadline.
+        if (!(error instanceof errors.PUBLISH_FAILED)) this.#release(correlation)
+        this.#pending.fail(correlation.id, error)
       }
     )
   }
@@ -303,6 +379,10 @@ export class KafkaReply {
     }
     if (confirmed.size > 0) view.isMember = id => confirmed.has(id) || instances.isMember(id)
 
+    // Outcomes of keyed calls go to their records first, on time or late: a retry that follows the
+    // answer at once must find it.
+    await this.#storeOutcomes(replies, view)
+
     const handOvers: HandOver[] = []
     const spans: Span[] = []
     for (const reply of replies) {
@@ -331,6 +411,18 @@ export class KafkaReply {
     for (const outcome of outcomes) this.#stats.add(HANDED_OVER[outcome])
   }
 
+  async #storeOutcomes (replies: Array<DecodedReply | undefined>, view: RoutingView): Promise<void> {
+    const completions: Completion[] = []
+    for (const reply of replies) {
+      if (!storesOutcome(reply, view)) continue
+      const { correlation, outcome, json } = reply
+      completions.push({ ref: correlation.ref!, correlationId: correlation.id, stored: encodeStored(outcome, this.instanceId, json) })
+    }
+    if (completions.length === 0) return
+    const outcomes = await this.#store.idempotency.complete(completions)
+    this.#stats.add('outcomesStored', outcomes.filter(outcome => outcome === 'stored').length)
+  }
+
   /** The deadline passed: look in the store once more (a lost notification), then answer 504. */
   #onDeadline (call: PendingCall): void {
     const { correlation } = call
@@ -353,6 +445,11 @@ export class KafkaReply {
     }
     return settled
   }
+}
+
+/** Whether the call's signal has aborted (a function, so that a check after an await is not narrowed away). */
+function isAborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
 }
 
 /** The counter of each reason a consumed reply is dropped. */

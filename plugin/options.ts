@@ -27,6 +27,7 @@ export const OptionsSchema = Type.Object({
   replyTopicReplicationFactor: Type.Optional(Type.Integer({ minimum: 1, maximum: 32_767, description: 'replicas of a reply topic the plugin creates (default: the broker\'s default.replication.factor)' })),
   configureKeyspaceEvents: Type.Optional(Type.Boolean()),
   readyTimeout: Type.Optional(Millis('how long startup may take')),
+  idempotencyTtl: Type.Optional(Type.Integer({ minimum: 1000, description: 'ms the outcome of a call with an idempotencyKey is kept for its retries' })),
   affinity: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('spring'), Type.Literal('nestjs')], {
     description: 'ask workers to reply to a partition this instance consumes: true (this project\'s responder), \'spring\' or \'nestjs\' (also in that replier\'s encoding), false'
   })),
@@ -73,6 +74,7 @@ export const DEFAULTS = {
   replyTopicPartitions: 3,
   configureKeyspaceEvents: false,
   readyTimeout: 30_000,
+  idempotencyTtl: 86_400_000,
   affinity: true
 } as const
 

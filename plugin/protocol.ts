@@ -24,6 +24,12 @@ export const HEADERS = {
    * (before `kafka_replyPartition`). Sent with any `affinity` but `false`.
    */
   replyPartitionHint: 'kafka_replyPartitionHint',
+  /**
+   * Request: the call's idempotency key as the plugin scopes it (a digest of route, topic,
+   * `idempotencyScope` and the client's key; never the client's text). The same for every retry of
+   * a call: what a worker deduplicates by (`context.idempotencyKey`).
+   */
+  idempotencyKey: 'kafka_idempotencyKey',
   /** Request: the caller's deadline, epoch ms as a decimal string: a worker skips requests whose caller has given up. */
   deadline: 'kafka_deadline',
   /** Reply: the handler failed; the value is `{ message, code?, statusCode? }` as JSON. */
@@ -110,8 +116,11 @@ export type ReplyOutcome =
 
 /** How a reply reached the waiting instance. */
 export interface ReplyRoute {
-  /** `memory`: the waiting instance consumed the reply itself; `redis`: another instance handed it over. */
-  path: 'memory' | 'redis'
+  /**
+   * `memory`: the waiting instance consumed the reply itself; `redis`: another instance handed it
+   * over; `replayed`: the reply of an earlier call with the same idempotency key, nothing published.
+   */
+  path: 'memory' | 'redis' | 'replayed'
   /** The instance that consumed the reply record. */
   consumedBy: string
 }

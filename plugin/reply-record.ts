@@ -1,5 +1,5 @@
 import type { ConsumedRecord } from './kafka/transport.js'
-import { parseCorrelationId, type Correlation } from './correlation.js'
+import { MAX_ID_LENGTH, parseCorrelationId, type Correlation } from './correlation.js'
 import { HEADERS, headerString, parseRemoteError, type ReplyOutcome } from './protocol.js'
 
 /** A reply record that passed validation. */
@@ -22,7 +22,7 @@ const NOT_JSON = 'the reply is not JSON'
  */
 export function decodeReply (message: Pick<ConsumedRecord, 'headers' | 'value'>, maxBytes: number): DecodedReply | undefined {
   const rawId = message.headers[HEADERS.correlationId]
-  if (rawId === undefined || Array.isArray(rawId) || rawId.length > 128) return undefined
+  if (rawId === undefined || Array.isArray(rawId) || rawId.length > MAX_ID_LENGTH) return undefined
   const correlation = parseCorrelationId(rawId.toString())
   if (correlation === undefined) return undefined
   if (message.value !== null && message.value.length > maxBytes) return undefined

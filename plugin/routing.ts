@@ -69,3 +69,12 @@ export function instancesToConfirm (replies: Array<DecodedReply | undefined>, vi
   }
   return unknown
 }
+
+/**
+ * Whether a consumed reply is the outcome of a call with an idempotency key, to be stored in the
+ * key's record: on time or late, whichever instance waits (or waited) for it. Not when its
+ * deadline is further away than any call may wait (forged).
+ */
+export function storesOutcome (reply: DecodedReply | undefined, view: RoutingView): reply is DecodedReply {
+  return reply?.correlation.ref !== undefined && reply.correlation.deadline <= view.latestDeadline
+}

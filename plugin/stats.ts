@@ -18,7 +18,7 @@ export interface KafkaReplyStats {
   handedOver: number
   /** Calls that ended with 504. */
   timeouts: number
-  /** Replies consumed after their deadline: not written anywhere. */
+  /** Replies consumed after their deadline: not handed over (a keyed call's is stored as its outcome all the same). */
   late: number
   /** Replies for a call that was already answered or cancelled. */
   duplicates: number
@@ -39,6 +39,14 @@ export interface KafkaReplyStats {
   cancelled: number
   /** Calls refused with 503 because Redis was unreachable. */
   unavailable: number
+  /** Calls with an idempotency key answered with the stored outcome of an earlier call: nothing published. */
+  replayed: number
+  /** Calls refused with 409: a call with the same idempotency key was in flight. */
+  inProgress: number
+  /** Calls refused with 422: the idempotency key was used for another request. */
+  keyReused: number
+  /** Replies of calls with an idempotency key that this instance consumed and stored as their outcome. */
+  outcomesStored: number
 }
 
 export type Counter = Exclude<keyof KafkaReplyStats, 'pending'>
@@ -62,7 +70,11 @@ export class StatsCounters {
     malformed: 0,
     overloaded: 0,
     cancelled: 0,
-    unavailable: 0
+    unavailable: 0,
+    replayed: 0,
+    inProgress: 0,
+    keyReused: 0,
+    outcomesStored: 0
   }
 
   add (counter: Counter, by = 1): void {

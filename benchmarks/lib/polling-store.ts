@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis'
 import type { Correlation } from '../../plugin/correlation.js'
 import type { Log } from '../../plugin/log.js'
+import { IdempotencyRecords } from '../../plugin/redis/idempotency-records.js'
 import { InstanceKeys } from '../../plugin/redis/keys.js'
 import { decodeStored, encodeStored } from '../../plugin/redis/stored-reply.js'
 import { kCreateReplyStore, type Arrival, type CreateReplyStore, type HandOver, type HandOverOutcome, type PendingView, type ReplyStore, type StoreSettings } from '../../plugin/redis/store.js'
@@ -18,6 +19,7 @@ class PollingReplyStore implements ReplyStore {
   readonly #interval: number
   readonly #keys: InstanceKeys
   readonly #log: Log
+  readonly idempotency: IdempotencyRecords
   #client: Redis | undefined
   #timer: NodeJS.Timeout | undefined
 
@@ -28,6 +30,7 @@ class PollingReplyStore implements ReplyStore {
     this.#pending = pending
     this.#log = log
     this.#keys = new InstanceKeys(settings.keyPrefix, settings.instanceId)
+    this.idempotency = new IdempotencyRecords(() => this.#client!, settings.keyPrefix, settings.idempotencyTtl)
   }
 
   async connect (): Promise<void> {

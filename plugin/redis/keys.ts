@@ -58,3 +58,8 @@ function escapeGlob (text: string): string {
 export function keysPattern (prefix: string): string {
   return `${escapeGlob(prefix)}:{*}:*`
 }
+
+/** The SCAN pattern of the idempotency records under `prefix` (see idempotency-records.ts): meant to outlive their calls. */
+export function idempotencyPattern (prefix: string): string {
+  return `${escapeGlob(prefix)}:idempotency:{*}`
+}

@@ -6,6 +6,7 @@ import type { Log } from '../log.js'
 import type { StatsCounters } from '../stats.js'
 import { connected, createClient, isCluster, type RedisClient } from './client.js'
 import { ClusterSubscriber } from './cluster-subscriber.js'
+import { IdempotencyRecords } from './idempotency-records.js'
 import { InstanceKeys } from './keys.js'
 import { KeyspaceWaiter, type Subscriber } from './keyspace-waiter.js'
 import { keySlot } from './key-slot.js'
@@ -41,6 +42,7 @@ export class RedisReplyStore implements ReplyStore {
   readonly #stats: StatsCounters
   readonly #log: Log
   readonly #keys: InstanceKeys
+  readonly idempotency: IdempotencyRecords
   #arrived: (arrival: Arrival) => boolean = () => false
   #client: RedisClient | undefined
   #ownsClient = false
@@ -54,6 +56,7 @@ export class RedisReplyStore implements ReplyStore {
     this.#stats = stats
     this.#log = log
     this.#keys = new InstanceKeys(settings.keyPrefix, settings.instanceId)
+    this.idempotency = new IdempotencyRecords(() => this.#command, settings.keyPrefix, settings.idempotencyTtl)
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Log } from '../log.js'
 import type { ReplyOutcome } from '../protocol.js'
 import type { StatsCounters } from '../stats.js'
 import type { RedisOption } from './client.js'
+import type { IdempotencyRecords } from './idempotency-records.js'
 
 /** How a reply that crossed the store was found by the instance that waited for it. */
 export type FoundBy = 'notification' | 'sweep' | 'lastLook'
@@ -55,6 +56,8 @@ export interface StoreSettings {
   keyPrefix: string
   instanceId: string
   configureKeyspaceEvents: boolean
+  /** ms an idempotent call's outcome is kept. */
+  idempotencyTtl: number
 }
 
 /** The Redis side of one instance. */
@@ -75,6 +78,8 @@ export interface ReplyStore {
   handOver: (replies: HandOver[]) => Promise<HandOverOutcome[]>
   /** The deadline of a call passed: looks once more for its reply (a notification may have been lost). */
   lastLook: (correlation: Correlation) => Promise<Arrival | undefined>
+  /** The records of calls with an idempotency key, on the store's client. */
+  readonly idempotency: IdempotencyRecords
   /** Closes what the store opened. */
   close: () => Promise<PromiseSettledResult<unknown>[]>
 }

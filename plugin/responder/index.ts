@@ -13,6 +13,8 @@ import { ResponderTelemetry } from '../telemetry/responder.js'
 
 /** Replies handled but not yet acknowledged by the broker, at most (their requests are not committed). */
 const MAX_UNSENT_REPLIES = 1024
+/** A longer kafka_idempotencyKey is cut to this (the plugin's are 22 characters). */
+const MAX_IDEMPOTENCY_KEY = 255
 
 /** What a handler learns about the request besides its payload. */
 export interface RequestContext {
@@ -26,6 +28,12 @@ export interface RequestContext {
   correlationId: string
   /** The caller's deadline (epoch ms), when the request carried one. */
   deadline: number | undefined
+  /**
+   * The call's idempotency key as the caller's plugin scoped it (`kafka_idempotencyKey`), when it
+   * has one: the same for every retry of a call, so a handler that must not do the work twice
+   * deduplicates by it (not by correlationId, which is new for each retry).
+   */
+  idempotencyKey: string | undefined
   headers: RecordHeaders
 }
 
@@ -174,7 +182,8 @@ export async function createResponder (options: ResponderOptions): Promise<Respo
     let failure: unknown
     try {
       const payload = message.value === null ? null : parsePayload(message.value)
-      const context = { topic, partition, offset: message.offset, correlationId, deadline, headers }
+      const idempotencyKey = headerString(headers, HEADERS.idempotencyKey)?.slice(0, MAX_IDEMPOTENCY_KEY)
+      const context = { topic, partition, offset: message.offset, correlationId, deadline, idempotencyKey, headers }
       value = JSON.stringify(await trace.run(() => options.handlers[topic](payload, context)) ?? null)
       const bytes = Buffer.byteLength(value)
       if (bytes > maxReplyBytes) throw tooLarge(`${bytes} bytes, maxReplyBytes is ${maxReplyBytes}`)

@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto'
+import { FINGERPRINT_LENGTH } from '../idempotency.js'
+import type { RedisClient } from './client.js'
+import { withoutCommand } from './pipeline.js'
+
+/**
+ * One record per idempotency key (per reference), `<prefix>:idempotency:{<ref>}`: the braces put
+ * each record in the slot of its own reference on a Redis Cluster, so records spread over the
+ * nodes, and a client's key, hashed into the reference, never chooses a slot. Two layouts:
+ *
+ * - in flight: `F<until>|<fingerprint>|<correlation id>`: a call was published and its outcome is
+ *   awaited; `until` (epoch ms, the deadline plus replyGrace) is when a retry may publish again.
+ * - done: `D<fingerprint>|<stored reply>`: the worker's reply in the hand-over layout (stored-reply.ts).
+ *
+ * Each operation is one script, so that reading a record and changing it cannot interleave with
+ * another replica's. Scripts run with the caller's ACL: the Redis user needs +eval +evalsha, and
+ * +get +set +del on `~<prefix>:idempotency:*`.
+ */
+const CLAIM = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  local kind = string.sub(v, 1, 1)
+  if kind == 'D' then
+    if string.sub(v, 2, ${FINGERPRINT_LENGTH + 1}) ~= ARGV[3] then return {'reused'} end
+    return {'done', string.sub(v, ${FINGERPRINT_LENGTH + 3})}
+  end
+  if kind ~= 'F' then return {'unknown'} end
+  local bar = string.find(v, '|', 2, true)
+  if string.sub(v, bar + 1, bar + ${FINGERPRINT_LENGTH}) ~= ARGV[3] then return {'reused'} end
+  local untilMs = string.sub(v, 2, bar - 1)
+  if tonumber(untilMs) > tonumber(ARGV[1]) then return {'inProgress', untilMs} end
+end
+redis.call('SET', KEYS[1], 'F' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4], 'PX', ARGV[5])
+return {'claimed'}
+`
+
+/** The id of the call in flight, or false: the record is done, missing or of another layout. */
+const IN_FLIGHT_ID = `
+local function inFlight (v)
+  if not v or string.sub(v, 1, 1) ~= 'F' then return false, nil end
+  local bar = string.find(v, '|', 2, true)
+  return string.sub(v, bar + ${FINGERPRINT_LENGTH + 2}), string.sub(v, bar + 1, bar + ${FINGERPRINT_LENGTH})
+end
+`
+
+const COMPLETE = `${IN_FLIGHT_ID}
+local v = redis.call('GET', KEYS[1])
+local id, fingerprint = inFlight(v)
+if id == ARGV[1] then
+  redis.call('SET', KEYS[1], 'D' .. fingerprint .. '|' .. ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+if v and string.sub(v, 1, 1) == 'D' then return 2 end
+return 0
+`
+
+const RELEASE = `${IN_FLIGHT_ID}
+if inFlight(redis.call('GET', KEYS[1])) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`
+
+interface Script {
+  source: string
+  sha: string
+}
+
+function script (source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') }
+}
+
+const SCRIPTS = { claim: script(CLAIM), complete: script(COMPLETE), release: script(RELEASE) }
+
+/** What a call finds in its key's record. */
+export type Claim =
+  /** Nothing, or a call that was abandoned (in flight past its deadline plus grace): this call is now in flight. */
+  | { state: 'claimed' }
+  /** A call with the same key is in flight until `until` (epoch ms). */
+  | { state: 'inProgress', until: number }
+  /** The outcome of an earlier call, in the hand-over layout. */
+  | { state: 'done', stored: string }
+  /** The key was used for another request. */
+  | { state: 'reused' }
+  /** A record of a layout this version does not know (written by a newer one). */
+  | { state: 'unknown' }
+
+/** What became of an outcome offered to its record. */
+export type CompleteOutcome =
+  /** Stored: a retry gets it. */
+  | 'stored'
+  /** The record held an outcome already (the reply was consumed twice). */
+  | 'duplicate'
+  /** The record is gone (expired) or awaits another call (a retry took over): nothing stored. */
+  | 'stale'
+
+/** The outcome of one keyed call, to store in its record. */
+export interface Completion {
+  ref: string
+  correlationId: string
+  /** The reply in the hand-over layout. */
+  stored: string
+}
+
+/** The idempotency records of one plugin instance's key prefix. */
+export class IdempotencyRecords {
+  readonly #client: () => RedisClient
+  readonly #prefix: string
+  readonly #ttl: number
+
+  /** `client` is read at each use: the store connects it after constructing this. */
+  constructor (client: () => RedisClient, prefix: string, ttl: number) {
+    this.#client = client
+    this.#prefix = prefix
+    this.#ttl = ttl
+  }
+
+  /** The Redis key of a reference's record. */
+  key (ref: string): string {
+    return `${this.#prefix}:idempotency:{${ref}}`
+  }
+
+  /**
+   * Reads the key's record and, unless a call is in flight or done, records this call as in flight
+   * until `until`: one script, one round trip. The record lives idempotencyTtl, or until `until` if
+   * that is later, so that a reply however late still finds it.
+   */
+  async claim (ref: string, fingerprint: string, correlationId: string, until: number): Promise<Claim> {
+    const now = Date.now()
+    const ttl = Math.max(this.#ttl, until - now)
+    const [state, value] = await this.#run(SCRIPTS.claim, ref, [now, until, fingerprint, correlationId, ttl]) as [Claim['state'], string | undefined]
+    if (state === 'inProgress') return { state, until: Number(value) }
+    if (state === 'done') return { state, stored: value! }
+    return { state } as Claim
+  }
+
+  /** Stores outcomes in the records whose call they answer, for idempotencyTtl from now. */
+  async complete (completions: Completion[]): Promise<CompleteOutcome[]> {
+    return await Promise.all(completions.map(async ({ ref, correlationId, stored }) => {
+      const result = await this.#run(SCRIPTS.complete, ref, [correlationId, stored, this.#ttl])
+      return result === 1 ? 'stored' : result === 2 ? 'duplicate' : 'stale'
+    }))
+  }
+
+  /** Deletes the record of a call that certainly published nothing, so a retry proceeds at once. */
+  async release (ref: string, correlationId: string): Promise<void> {
+    await this.#run(SCRIPTS.release, ref, [correlationId])
+  }
+
+  /** EVALSHA, and EVAL when the server does not hold the script yet (a restart, a new node). */
+  async #run (script: Script, ref: string, args: Array<string | number>): Promise<unknown> {
+    const client = this.#client()
+    const key = this.key(ref)
+    try {
+      try {
+        return await client.evalsha(script.sha, 1, key, ...args)
+      } catch (err) {
+        if (!(err as Error).message.startsWith('NOSCRIPT')) throw err
+        return await client.eval(script.source, 1, key, ...args)
+      }
+    } catch (err) {
+      // The arguments hold a reply: never in a log line.
+      throw withoutCommand(err)
+    }
+  }
+}
