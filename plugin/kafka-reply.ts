@@ -20,6 +20,7 @@ import { RedisReplyStore } from './redis/redis-store.js'
 import type { Arrival, CreateReplyStore, HandOver, HandOverOutcome, ReplyStore } from './redis/store.js'
 import type { Claim, Completion } from './redis/idempotency-records.js'
 import { decodeStored, encodeStored } from './redis/stored-reply.js'
+import { isNoPerm } from './redis/pipeline.js'
 import { CallTelemetry, endSpan, type CallTrace } from './telemetry/calls.js'
 
 export type { CancelHandle, KafkaReplyHealth, RequestOptions } from './call-options.js'
@@ -231,6 +232,10 @@ export class KafkaReply {
     try {
       claim = await this.#store.idempotency.claim(keyed.ref, keyed.fingerprint, correlation.id, until)
     } catch (err) {
+      if (isNoPerm(err as Error)) {
+        const pattern = `${this.#options.keyPrefix}:idempotency:*`
+        throw new errors.NOT_AUTHORIZED(`the Redis user may not run the idempotency scripts on "${pattern}": grant +eval +evalsha, and +get +set +del on ~${pattern} (Redis said: ${(err as Error).message})`)
+      }
       this.#log.warn({ err }, 'could not read or write an idempotency record')
       this.#stats.add('unavailable')
       throw new errors.REDIS_UNAVAILABLE({ cause: err })

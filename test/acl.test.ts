@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
 import { privateRedis } from './helpers/private-redis.js'
@@ -13,7 +14,9 @@ t.test('a Redis ACL user limited to the key prefix and its own notification chan
   // PSUBSCRIBE is checked against the user's channel patterns literally: one pattern per instance.
   await admin.call('ACL', 'SETUSER', 'kafka-reply', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
     ...ids.map(id => `&__keyspace@0__:${names.keyPrefix}:{${id}}:*`),
-    '-@all', '+set', '+getdel', '+del', '+psubscribe', '+ping', '+info', '+client|setname')
+    '-@all', '+set', '+getdel', '+del', '+psubscribe', '+ping', '+info', '+client|setname',
+    // Calls with an idempotency key: the record scripts, and what they run.
+    '+eval', '+evalsha', '+get')
   const url = redis.url.replace('redis://', 'redis://kafka-reply:s3cret@')
 
   const apps = []
@@ -24,6 +27,10 @@ t.test('a Redis ACL user limited to the key prefix and its own notification chan
   t.same(responses.map(res => res.statusCode), [200, 200])
   t.same(responses.map(res => res.json().n), [0, 1])
   t.equal(apps.reduce((sum, app) => sum + app.kafkaReply.stats().resolvedViaRedis, 0), 1, 'one reply crossed Redis under the ACL user')
+  const keyed = (app: FastifyInstance) => app.kafkaReply.request(names.requestTopic, { n: 2 }, { idempotencyKey: 'acl-key' })
+  t.same(await keyed(apps[0]), { n: 2 })
+  t.same(await keyed(apps[1]), { n: 2 }, 'a keyed call, replayed on the other replica')
+  t.equal(apps[1].kafkaReply.stats().replayed, 1)
   t.same(await admin.call('ACL', 'LOG'), [], 'ACL LOG is empty: the plugin ran no command, key or channel the rules leave out')
 
   const limited = new Redis(url)
@@ -54,4 +61,23 @@ t.test('a Redis ACL user without what the plugin needs: ready() fails with FST_K
     code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED',
     message: new RegExp(`^Not authorized: the Redis user may not write and take keys under "${names.keyPrefix}:": grant ~${names.keyPrefix}:\\* with \\+set \\+getdel \\+del \\(Redis said: NOPERM`)
   })
+})
+
+t.test('a Redis ACL user without the idempotency scripts: keyed calls fail with FST_KAFKA_REPLY_NOT_AUTHORIZED naming what to grant, others work', async t => {
+  const names = await freshTopics(1)
+  const redis = await privateRedis(t)
+  const admin = new Redis(redis.url)
+  t.teardown(() => { admin.disconnect() })
+  await admin.config('SET', 'notify-keyspace-events', 'K$')
+  await admin.call('ACL', 'SETUSER', 'no-scripts', 'on', '>s3cret', 'resetkeys', `~${names.keyPrefix}:*`, 'resetchannels',
+    `&__keyspace@0__:${names.keyPrefix}:{replica-a}:*`, '-@all', '+set', '+getdel', '+del', '+psubscribe', '+ping', '+info', '+client|setname')
+  const app = await startInstance(t, names, { redis: redis.url.replace('redis://', 'redis://no-scripts:s3cret@'), instanceId: 'replica-a' })
+  const worker = await startWorker(t, names, payload => payload)
+
+  await t.rejects(app.kafkaReply.request(names.requestTopic, { n: 1 }, { idempotencyKey: 'k' }), {
+    code: 'FST_KAFKA_REPLY_NOT_AUTHORIZED',
+    message: new RegExp(`^Not authorized: the Redis user may not run the idempotency scripts on "${names.keyPrefix}:idempotency:\\*": grant \\+eval \\+evalsha, and \\+get \\+set \\+del on ~${names.keyPrefix}:idempotency:\\* \\(Redis said: NOPERM`)
+  })
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 2 }), { n: 2 }, 'a call without a key needs no script')
+  t.equal(worker.stats().replied, 1, 'the keyed call published nothing')
 })

@@ -212,3 +212,32 @@ t.test('KafkaReply.request takes the key too: scoped by topic and idempotencySco
   t.equal((await post(app, { n: 10 }, 'k-10', { user: 'tenant-1' })).json().run, 2)
   t.equal(worker.runs.get(10), 2)
 })
+
+t.test('a call that certainly published nothing releases its key at once: a retry proceeds', async t => {
+  const names = await freshTopics(1)
+  const app = await keyedInstance(t, names)
+  const worker = countingWorker()
+  await startWorker(t, names, worker.handler)
+  const redis = redisClient(t)
+
+  // Cancelled while its key was being recorded: never published.
+  const controller = new AbortController()
+  const cancelled = app.kafkaReply.request(names.requestTopic, { n: 11 }, { idempotencyKey: 'k-11', signal: controller.signal })
+  controller.abort()
+  await t.rejects(cancelled, { code: 'FST_KAFKA_REPLY_CANCELLED' })
+  await waitFor('the record to be released', async () => (await recordsUnder(redis, names.keyPrefix)).length === 0)
+  t.same(await app.kafkaReply.request(names.requestTopic, { n: 11 }, { idempotencyKey: 'k-11' }), { n: 11, run: 1 }, 'the retry is published and answered')
+
+  // A topic that does not exist (the plugin does not create topics): the broker refused the record.
+  const missing = `${names.requestTopic}-missing`
+  const call = () => app.kafkaReply.request(missing, { n: 12 }, { idempotencyKey: 'k-12', timeout: 30_000 })
+  await t.rejects(call(), { code: 'FST_KAFKA_REPLY_TOPIC_UNAVAILABLE' })
+  await waitFor('the record to be released', async () => (await recordsUnder(redis, names.keyPrefix)).length === 1)
+  await t.rejects(call(), { code: 'FST_KAFKA_REPLY_TOPIC_UNAVAILABLE' }, 'the retry is tried again, not refused with 409')
+
+  // Refused before its key was recorded: too large, or a bad key.
+  const large = { n: 13, pad: 'x'.repeat(1_000_001) }
+  await t.rejects(app.kafkaReply.request(names.requestTopic, large, { idempotencyKey: 'k-13' }), { code: 'FST_KAFKA_REPLY_PAYLOAD_TOO_LARGE' })
+  t.equal((await recordsUnder(redis, names.keyPrefix)).length, 1, 'only k-11\'s outcome is recorded')
+  t.equal(app.kafkaReply.stats().inProgress, 0)
+})

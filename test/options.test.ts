@@ -18,6 +18,7 @@ t.test('defaults are filled in', async t => {
   t.equal(options.timeout, 5000)
   t.equal(options.maxPending, 10_000)
   t.equal(options.keyPrefix, 'kafka-reply')
+  t.equal(options.idempotencyTtl, 86_400_000, 'an idempotent call\'s outcome is kept a day')
   t.match(options.instanceId, /^[A-Za-z0-9_-]+$/)
 })
 
@@ -35,7 +36,9 @@ t.test('an invalid option is an error that names it', async t => {
     [{ kafka: { client: {} } }, /Invalid option kafka.client/],
     [{ redis: 'http://localhost' }, /Invalid option redis/],
     [{ redis: { host: 'x' } }, /Invalid option redis/],
-    [{ timeout: 10_000, maxTimeout: 5000 }, /Invalid option timeout: must not exceed maxTimeout/]
+    [{ timeout: 10_000, maxTimeout: 5000 }, /Invalid option timeout: must not exceed maxTimeout/],
+    [{ idempotencyTtl: 999 }, /Invalid option idempotencyTtl/],
+    [{ idempotencyTtl: '1d' }, /Invalid option idempotencyTtl/]
   ]
   for (const [change, message] of cases) {
     t.throws(() => resolveOptions({ ...base, ...change }), { code: 'FST_KAFKA_REPLY_INVALID_OPTION', message }, JSON.stringify(change))

@@ -20,6 +20,8 @@ test('the plugin registers with its options, and an unknown or missing option is
   expect(app.register).type.toBeCallableWith(kafkaReply.default, options)
   expect(app.register(kafkaReply, { ...options, replyTopics: 'quotes.replies' })).type.toRaiseError('replyTopics')
   expect(app.register(kafkaReply, { ...options, consumer: { maxWait: 100 } })).type.toRaiseError('maxWait')
+  expect(app.register).type.toBeCallableWith(kafkaReply, { ...options, idempotencyTtl: 3_600_000 })
+  expect(app.register(kafkaReply, { ...options, idempotencyTtl: '1h' })).type.toRaiseError("Type 'string' is not assignable to type 'number'")
   expect<KafkaReplyOptions>().type.not.toBeAssignableFrom({ kafka: { brokers: ['127.0.0.1:9092'] }, redis: 'redis://127.0.0.1:6379', replyTopic: 'r' })
   expect<KafkaReplyOptions['redis']>().type.not.toBeAssignableFrom(6379)
 })
@@ -33,6 +35,8 @@ test('reply.awaitKafka with a schema resolves to Static<S>; without one to unkno
     expect(reply.awaitKafka<{ n: number }>('quotes.requests', {})).type.toBe<Promise<{ n: number }>>()
     expect(reply.awaitKafka('quotes.requests', {}, { timeout: '1000' })).type.toRaiseError()
     expect(reply.awaitKafka('quotes.requests', {}, { schema: { type: 'object' } })).type.toRaiseError()
+    expect(reply.awaitKafka('quotes.requests', {}, { schema: Quote, idempotencyKey: 'k-1', idempotencyScope: 'customer-1' })).type.toBe<Promise<Static<typeof Quote>>>()
+    expect(reply.awaitKafka('quotes.requests', {}, { idempotencyKey: 42 })).type.toRaiseError()
   })
 })
 
@@ -41,6 +45,9 @@ test('app.kafkaReply is the client: request() typed like awaitKafka, stats(), he
   expect(app.kafkaReply).type.toBe<KafkaReply>()
   expect(app.kafkaReply.request('quotes.requests', {}, { schema: Quote })).type.toBe<Promise<Static<typeof Quote>>>()
   expect(app.kafkaReply.stats()).type.toBe<KafkaReplyStats>()
+  expect(app.kafkaReply.stats().replayed).type.toBe<number>()
+  expect(app.kafkaReply.request).type.toBeCallableWith('quotes.requests', {}, { idempotencyKey: 'k-1', onRoute: (route: { path: 'memory' | 'redis' | 'replayed', consumedBy: string }) => route.path })
+  expect(new errors.IDEMPOTENCY_IN_PROGRESS().statusCode).type.toBeAssignableTo<number>()
   expect(app.kafkaReply.health()).type.toBe<{ ready: boolean, kafka: boolean, redis: boolean }>()
   expect(new errors.TIMEOUT(1000).statusCode).type.toBeAssignableTo<number>()
 })
@@ -51,6 +58,7 @@ test('createResponder handlers are typed: payload unknown, a context, any return
     expect(payload).type.toBe<unknown>()
     expect(context).type.toBe<RequestContext>()
     expect(context.deadline).type.toBe<number | undefined>()
+    expect(context.idempotencyKey).type.toBe<string | undefined>()
     return { ok: true }
   }
   expect(createResponder).type.toBeCallableWith({ kafka: { brokers: ['127.0.0.1:9092'] }, groupId: 'pricing', handlers: { 'quotes.requests': handler } })

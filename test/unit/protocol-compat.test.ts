@@ -2,7 +2,7 @@
 // deploy: what the previous layout (0.1.0) wrote must still be read the same way.
 import t from 'tap'
 import { AssignerProtocol } from 'kafkajs'
-import { parseCorrelationId } from '../../plugin/correlation.js'
+import { newCorrelation, parseCorrelationId } from '../../plugin/correlation.js'
 import { HEADERS } from '../../plugin/protocol.js'
 import { replyKey } from '../../plugin/redis/keys.js'
 import { decodeStored, encodeStored } from '../../plugin/redis/stored-reply.js'
@@ -49,4 +49,11 @@ t.test('the header names of the previous version are unchanged', async t => {
     replyError: 'kafka_replyError',
     nestError: 'kafka_nest-err'
   })
+})
+
+t.test('a rolling deploy with idempotency keys: an older replica reads ids without a key as before, and refuses a keyed one', async t => {
+  // The previous layout's rule, as older replicas apply it to every reply they consume.
+  const previous = /^([A-Za-z0-9_-]{1,64})\.([0-9a-z]{1,11})\.([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/
+  t.match(newCorrelation('api-1', Date.now() + 5000).id, previous, 'a call without a key: an older replica hands its reply over as before')
+  t.notMatch(newCorrelation('api-1', Date.now() + 5000, 'a'.repeat(22)).id, previous, 'a keyed call: an older replica drops its reply as malformed (see docs/idempotency.md)')
 })
