@@ -1,19 +1,27 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { build } from '../app/app.js'
 import { loadConfig } from '../app/config.js'
 import { ROUTE_HEADERS } from '../app/routes/quotes.js'
+import { idempotencyKeyOf } from '../app/routes/idempotency-key.js'
 import { loadWorkerConfig } from '../worker/config.js'
+import type { Quote } from '../worker/contract.js'
+import { Deduplicator } from '../worker/dedupe.js'
 import { createLogger } from '../worker/log.js'
+import { pricing } from '../worker/pricing.js'
 import { startWorker } from '../worker/worker.js'
+import type { RequestContext } from '../plugin/responder/index.js'
 import { freshTopics } from './helpers/kafka-reply.js'
 import { kafkaBrokers, redisUrl } from './helpers/stack.js'
-import { waitFor } from './helpers/wait.js'
+import { gate, waitFor } from './helpers/wait.js'
 
 const TIMEOUT_MS = 800
 
 // One API instance and one worker for the whole file: each start costs a group join.
 const names = await freshTopics(1)
+// What the worker logs at debug, one JSON object per line: it names each quote priced for an idempotency key.
+const workerLines: Array<Record<string, unknown>> = []
 const worker = await startWorker({
   ...loadWorkerConfig({}),
   kafkaBrokers,
@@ -24,7 +32,7 @@ const worker = await startWorker({
   workMs: 0,
   slowMs: TIMEOUT_MS * 2,
   heartbeatMs: 500
-}, createLogger('silent'))
+}, createLogger('debug', {}, line => { workerLines.push(JSON.parse(line) as Record<string, unknown>) }))
 t.teardown(() => worker.close())
 // What the app logs, one JSON object per line.
 const logLines: Array<Record<string, unknown>> = []
@@ -50,7 +58,9 @@ const app = build({
 t.teardown(() => app.close())
 await app.ready()
 
-const quote = (body: unknown) => app.inject({ method: 'POST', url: '/quotes', payload: body as Record<string, unknown> })
+const quote = (body: unknown, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/quotes', payload: body as Record<string, unknown>, headers })
+/** The worker's debug lines for the quote with this id: one per time it was priced. */
+const pricings = (quoteId: unknown) => workerLines.filter(line => line.quoteId === quoteId && line.msg === 'quote priced for an idempotency key')
 
 t.test('the configuration defaults to the local stack; a bad variable is named', async t => {
   t.match(loadConfig({}), { port: 3000, kafkaBrokers: ['127.0.0.1:9092'], redisUrl: 'redis://127.0.0.1:6379', timeoutMs: 5000 })
@@ -139,6 +149,156 @@ t.test('a worker slower than the deadline is a 504, logged as one warn line with
   t.notOk(res.headers[ROUTE_HEADERS.path], 'no reply, no route')
 })
 
+t.test('Idempotency-Key: a retry after a 504 gets the late quote, replayed, and the worker priced it once', async t => {
+  const body = { sku: 'SLOW', quantity: 1, customerId: 'cust-retry' }
+  const key = { 'idempotency-key': 'retry-after-504' }
+  const before = app.kafkaReply.stats()
+  const first = await quote(body, key)
+  t.equal(first.statusCode, 504)
+  t.equal(first.json().code, 'FST_KAFKA_REPLY_TIMEOUT')
+
+  // The worker is still pricing: the retry is told when to come back, and nothing is published.
+  const during = await quote(body, key)
+  t.equal(during.statusCode, 409)
+  t.same(during.json(), { statusCode: 409, code: 'FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS', error: 'Conflict', message: 'A request with this idempotency key is in progress' })
+  t.match(during.headers['retry-after'], /^[12]$/, 'until the first call\'s deadline plus grace')
+
+  await waitFor('the late quote to be stored', () => app.kafkaReply.stats().outcomesStored > before.outcomesStored, 5000)
+  const retry = await quote(body, key)
+  t.equal(retry.statusCode, 200)
+  t.equal(retry.headers['idempotent-replayed'], 'true')
+  t.equal(retry.headers[ROUTE_HEADERS.path], 'replayed')
+  t.match(retry.json(), { sku: 'SLOW', customerId: 'cust-retry', pricedBy: 'pricing-test' })
+  t.equal(pricings(retry.json().quoteId).length, 1, 'the quote the worker priced after the deadline, priced once')
+  const again = await quote(body, key)
+  t.equal(again.json().quoteId, retry.json().quoteId, 'every retry gets the same quote')
+  const after = app.kafkaReply.stats()
+  t.equal(after.sent, before.sent + 1, 'only the first call was published')
+  t.match(after, { inProgress: before.inProgress + 1, replayed: before.replayed + 2 })
+})
+
+t.test('Idempotency-Key: a retry while the first call waits is a 409 with Retry-After, on its own', async t => {
+  const body = { sku: 'SLOW', quantity: 2, customerId: 'cust-concurrent' }
+  const key = { 'idempotency-key': 'concurrent-1' }
+  const sent = app.kafkaReply.stats().sent
+  const first = quote(body, key)
+  await waitFor('the first call to be published', () => app.kafkaReply.stats().sent > sent)
+  const retry = await quote(body, key)
+  t.equal(retry.statusCode, 409)
+  t.equal(retry.json().code, 'FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS')
+  t.equal(retry.headers['retry-after'], '2', `the first call's ${TIMEOUT_MS} ms deadline plus 1000 ms grace, rounded up`)
+  t.notOk(retry.headers['idempotent-replayed'])
+  t.equal((await first).statusCode, 504, 'the first call still waits for its own deadline')
+  t.equal(app.kafkaReply.stats().sent, sent + 1, 'the retry published nothing')
+})
+
+t.test('Idempotency-Key: the quoted form ("abc", IETF draft) and the bare one (abc, Stripe) are the same key; a malformed key is a 400', async t => {
+  const body = { sku: 'KB-101', quantity: 3, customerId: 'cust-forms' }
+  const quoted = await quote(body, { 'idempotency-key': '"order-7"' })
+  t.equal(quoted.statusCode, 200)
+  t.notOk(quoted.headers['idempotent-replayed'], 'a first call is not a replay')
+  const bare = await quote(body, { 'idempotency-key': 'order-7' })
+  t.equal(bare.statusCode, 200)
+  t.equal(bare.headers['idempotent-replayed'], 'true')
+  t.equal(bare.json().quoteId, quoted.json().quoteId)
+
+  const reused = await quote({ ...body, quantity: 4 }, { 'idempotency-key': 'order-7' })
+  t.equal(reused.statusCode, 422, 'the same key for another quote of the same customer')
+  t.same(reused.json(), { statusCode: 422, code: 'FST_KAFKA_REPLY_IDEMPOTENCY_KEY_REUSED', error: 'Unprocessable Entity', message: 'This idempotency key was used for another request' })
+
+  const sent = app.kafkaReply.stats().sent
+  for (const bad of ['', '""', '"unclosed', 'two words', '"a\\"b"', '"k";p=1', 'k'.repeat(256)]) {
+    const res = await quote(body, { 'idempotency-key': bad })
+    t.equal(res.statusCode, 400, JSON.stringify(bad))
+    t.equal(res.json().code, 'FST_KAFKA_REPLY_INVALID_IDEMPOTENCY_KEY')
+  }
+  t.equal(app.kafkaReply.stats().sent, sent, 'no malformed key was published')
+  t.equal(idempotencyKeyOf(undefined), undefined, 'no header, no key')
+  t.equal(idempotencyKeyOf(['a', 'b']), 'a, b', 'a header sent twice is one value the plugin refuses')
+})
+
+t.test('Idempotency-Key: another customer with the same key is another call', async t => {
+  const key = { 'idempotency-key': 'shared-key-1' }
+  const ada = await quote({ sku: 'MS-202', quantity: 5, customerId: 'cust-ada' }, key)
+  const bob = await quote({ sku: 'MS-202', quantity: 5, customerId: 'cust-bob' }, key)
+  t.equal(ada.statusCode, 200)
+  t.equal(bob.statusCode, 200, 'not 422: the key means something only for its customer')
+  t.notOk(bob.headers['idempotent-replayed'])
+  t.not(bob.json().quoteId, ada.json().quoteId)
+  t.equal(bob.json().customerId, 'cust-bob')
+  const adaAgain = await quote({ sku: 'MS-202', quantity: 5, customerId: 'cust-ada' }, key)
+  t.equal(adaAgain.headers['idempotent-replayed'], 'true')
+  t.equal(adaAgain.json().quoteId, ada.json().quoteId)
+})
+
+t.test('Idempotency-Key: a worker\'s refusal is replayed as it came', async t => {
+  const body = { sku: 'XX-999', quantity: 1, customerId: 'cust-refused' }
+  const key = { 'idempotency-key': 'refused-1' }
+  const first = await quote(body, key)
+  const retry = await quote(body, key)
+  for (const res of [first, retry]) {
+    t.equal(res.statusCode, 422)
+    t.match(res.json(), { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', remoteCode: 'UNKNOWN_SKU' })
+  }
+  t.notOk(first.headers['idempotent-replayed'])
+  t.equal(retry.headers['idempotent-replayed'], 'true')
+})
+
+t.test('the worker: a retry that reaches it while the first request runs gets that request\'s quote, not a second pricing', async t => {
+  // A call with a 100 ms deadline: its record is in flight for 1100 ms (deadline plus grace), the
+  // worker takes 1600 ms. A retry between the two is published again and reaches the worker while
+  // it still prices the first.
+  const body = { sku: 'SLOW', quantity: 3, customerId: 'cust-worker' }
+  const options = { idempotencyKey: 'worker-dedupe-1', idempotencyScope: body.customerId }
+  const deduplicated = worker.stats().deduplicated
+  const started = Date.now()
+  await t.rejects(app.kafkaReply.request(names.requestTopic, body, { ...options, timeout: 100 }), { code: 'FST_KAFKA_REPLY_TIMEOUT' })
+  await sleep(started + 1100 - Date.now())
+  let retry: Quote | undefined
+  while (retry === undefined) {
+    retry = await app.kafkaReply.request<Quote>(names.requestTopic, body, { ...options, timeout: TIMEOUT_MS }).catch((err: { code?: string }) => {
+      if (err.code !== 'FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS') throw err
+      return undefined
+    })
+    if (retry === undefined) await sleep(50)
+  }
+  t.ok(Date.now() - started < TIMEOUT_MS * 2 + 500, 'answered when the first request\'s pricing ended')
+  t.equal(worker.stats().deduplicated, deduplicated + 1, 'the worker counted the retry as deduplicated')
+  t.equal(pricings(retry.quoteId).length, 1, 'priced once')
+  t.ok(workerLines.some(line => line.msg?.toString().startsWith('quote request with an idempotency key already seen') && typeof line.idempotencyKey === 'string'), 'and logged it with the key')
+})
+
+t.test('the worker\'s deduplication: same key, same quote; a failure is forgotten; keys expire and are capped', async t => {
+  let now = 0
+  const dedupe = new Deduplicator<Quote>({ ttlMs: 1000, maxKeys: 2, now: () => now })
+  const price = pricing({ workerId: 'w', workMs: 0, slowMs: 0, dedupe, log: createLogger('silent') })
+  const context = (idempotencyKey: string | undefined): RequestContext => ({ topic: 't', partition: 0, offset: '0', correlationId: 'c', deadline: undefined, idempotencyKey, headers: {} })
+  const body = { sku: 'KB-101', quantity: 1, customerId: 'cust-1' }
+
+  const [a, b] = await Promise.all([price(body, context('k1')), price(body, context('k1'))])
+  t.equal(a.quoteId, b.quoteId, 'a request arriving while the first is priced waits for its quote')
+  t.equal((await price(body, context('k1'))).quoteId, a.quoteId, 'and one arriving after it is done gets it too')
+  t.equal(dedupe.deduplicated, 2)
+  t.not((await price(body, context(undefined))).quoteId, (await price(body, context(undefined))).quoteId, 'without a key, every request is priced')
+
+  const crash = { ...body, sku: 'CRASH' }
+  await t.rejects(price(crash, context('k2')), /pricing engine crashed/)
+  await t.rejects(price(crash, context('k2')), /pricing engine crashed/)
+  t.equal(dedupe.deduplicated, 2, 'a failed pricing is not remembered: the retry prices again')
+
+  const held = gate()
+  const pending = dedupe.run('k3', async () => { await held.promise; return a })
+  t.equal(dedupe.run('k3', async () => b).seen, true, 'seen while in flight')
+  held.open()
+  t.equal(await pending.result, a)
+  dedupe.run('k4', async () => b)
+  t.equal(dedupe.size, 2, 'capped at maxKeys')
+  t.equal(dedupe.run('k1', async () => b).seen, false, 'the oldest key was forgotten first')
+  now += 1000
+  t.equal(dedupe.run('k4', async () => a).seen, false, 'a key is forgotten after ttlMs')
+  t.equal(dedupe.size, 1, 'expired keys are dropped')
+})
+
 t.test('GET /metrics: the Prometheus text, with the call duration histogram by outcome', async t => {
   t.equal((await quote({ sku: 'KB-101', quantity: 1, customerId: 'cust-metrics' })).statusCode, 200)
   const res = await app.inject({ method: 'GET', url: '/metrics' })
@@ -156,7 +316,7 @@ t.test('readiness and stats report this replica; a closing replica is not ready'
   t.equal((await app.inject('/health/live')).statusCode, 200)
 
   const stats = (await app.inject('/stats')).json()
-  t.match(stats, { instanceId: app.kafkaReply.instanceId, sent: Number, resolvedLocal: Number, timeouts: 1, remoteErrors: 3 })
+  t.match(stats, { instanceId: app.kafkaReply.instanceId, sent: Number, resolvedLocal: Number, timeouts: 4, remoteErrors: 5 })
 
   app.kafkaReply.stopAccepting()
   const closing = await app.inject('/health/ready')

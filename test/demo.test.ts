@@ -6,7 +6,7 @@ import { within } from './helpers/stack.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths', async t => {
+t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths and a retried call', async t => {
   // The command as a user types it; tap's loader hooks are left out, the demo runs compiled JS.
   const env = { ...process.env, NODE_OPTIONS: '' }
   const demo = spawn('npm', ['run', '--silent', 'demo'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -25,7 +25,13 @@ t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths
   t.match(output, /\s504\s+\d+\.\d+\s+FST_KAFKA_REPLY_TIMEOUT/, 'a timeout')
   t.match(output, /\s502\s+\d+\.\d+\s+WORKER_ERROR: The worker failed: internal error \(correlation id /, 'a worker failure, its message kept on the worker')
   t.match(output, /\s422\s+\d+\.\d+\s+UNKNOWN_SKU/, 'a worker refusal passed through')
-  t.match(output, /SCAN MATCH demo-[0-9a-f]+:\* -> 0 keys/, 'Redis holds nothing afterwards')
+  t.match(output, /\s504\s+-\s+-\s+-\s+\d+\.\d+\s+FST_KAFKA_REPLY_TIMEOUT/, 'a call with an Idempotency-Key that times out')
+  t.match(output, /retry while the worker prices it\s+"ivy-order-1"\s+api-\d\s+409\s+\d+\s+-\s+-\s+\d+\.\d+\s+FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS/, 'its retry during the flight: 409 with Retry-After')
+  const replays = output.split('\n').filter(line => /\s200\s+-\s+true\s+replayed\s+\d+\.\d+\s+SLOW x 1 = 1\.00 EUR, quote [0-9a-f]{8}$/.test(line))
+  t.equal(replays.length, 2, 'its retries after the late reply: the quote, Idempotent-Replayed: true')
+  t.equal(new Set(replays.map(line => line.slice(-8))).size, 1, 'the same quote both times')
+  t.match(output, /SCAN MATCH demo-[0-9a-f]+:\{\*\}:\* -> 0 reply keys/, 'no reply key left in Redis')
+  t.match(output, /SCAN MATCH demo-[0-9a-f]+:idempotency:\{\*\} -> 1 idempotency record: demo-[0-9a-f]+:idempotency:\{[A-Za-z0-9_-]{22}\} \(PTTL \d+ ms\)/, 'only the idempotency record, kept on purpose')
   t.match(output, /demo: all \d+ checks passed/)
   t.notMatch(output, /FAIL/)
 })

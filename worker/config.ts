@@ -16,6 +16,9 @@ const Env = Type.Object({
   WORK_MS: Type.Integer({ minimum: 0, default: 20 }),
   SLOW_MS: Type.Integer({ minimum: 0, default: 8000 }),
   CONCURRENCY: Type.Integer({ minimum: 1, default: 16 }),
+  /** As long as the callers keep outcomes (the plugin's idempotencyTtl default): a retry they let through finds its key. */
+  IDEMPOTENCY_TTL_MS: Type.Integer({ minimum: 1000, default: 86_400_000 }),
+  IDEMPOTENCY_MAX_KEYS: Type.Integer({ minimum: 1, default: 10_000 }),
   KAFKA_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 500 }),
   KAFKA_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 10_000 }),
   LOG_LEVEL: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info' }),
@@ -42,6 +45,10 @@ export interface WorkerConfig {
   /** How long the SLOW test SKU takes, ms: set it above the app's timeout to see a 504. */
   slowMs: number
   concurrency: number
+  /** How long the quote of a request with an idempotency key is remembered for its retries, ms. */
+  idempotencyTtlMs: number
+  /** Idempotency keys remembered at most; past it, the oldest is forgotten first. */
+  idempotencyMaxKeys: number
   heartbeatMs: number
   /** Kafka consumer session timeout, ms: how long a worker that died without leaving keeps its partitions. */
   sessionTimeoutMs: number
@@ -66,6 +73,8 @@ export function loadWorkerConfig (env: NodeJS.ProcessEnv = process.env): WorkerC
     workMs: e.WORK_MS,
     slowMs: e.SLOW_MS,
     concurrency: e.CONCURRENCY,
+    idempotencyTtlMs: e.IDEMPOTENCY_TTL_MS,
+    idempotencyMaxKeys: e.IDEMPOTENCY_MAX_KEYS,
     heartbeatMs: e.KAFKA_HEARTBEAT_MS,
     sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,

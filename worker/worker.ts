@@ -4,11 +4,21 @@ import type { WorkerConfig } from './config.js'
 import { kafkaOption } from '../common/kafka.js'
 import type { Logger } from './log.js'
 import { pricing } from './pricing.js'
+import { Deduplicator } from './dedupe.js'
+import type { Quote } from './contract.js'
+
+/** The responder's counters, and the worker's deduplication by idempotency key. */
+export interface WorkerStats extends ResponderStats {
+  /** Requests with an idempotency key seen before, answered with its quote and not priced again. */
+  deduplicated: number
+  /** Idempotency keys remembered now. */
+  idempotencyKeys: number
+}
 
 /** A running pricing worker. */
 export interface PricingWorker {
   readonly workerId: string
-  stats: () => ResponderStats
+  stats: () => WorkerStats
   /** Aborts simulated work in progress, leaves the group and disconnects. */
   close: () => Promise<void>
 }
@@ -20,12 +30,13 @@ export interface PricingWorker {
 export async function startWorker (config: WorkerConfig, log: Logger): Promise<PricingWorker> {
   await ensureTopic(new Kafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logLevel: logLevel.WARN }), config.requestTopic, config.requestPartitions)
   const shutdown = new AbortController()
+  const dedupe = new Deduplicator<Quote>({ ttlMs: config.idempotencyTtlMs, maxKeys: config.idempotencyMaxKeys })
   let responder: Responder
   try {
     responder = await createResponder({
       kafka: kafkaOption(config.kafkaLibrary, config.kafkaBrokers, config.workerId),
       groupId: config.groupId,
-      handlers: { [config.requestTopic]: pricing({ ...config, signal: shutdown.signal }) },
+      handlers: { [config.requestTopic]: pricing({ ...config, signal: shutdown.signal, dedupe, log }) },
       concurrency: config.concurrency,
       ...(config.replyTopics === undefined ? {} : { replyTopics: config.replyTopics }),
       logger: log,
@@ -37,7 +48,7 @@ export async function startWorker (config: WorkerConfig, log: Logger): Promise<P
   }
   return {
     workerId: config.workerId,
-    stats: () => responder.stats(),
+    stats: () => ({ ...responder.stats(), deduplicated: dedupe.deduplicated, idempotencyKeys: dedupe.size }),
     async close () {
       shutdown.abort()
       await responder.close()

@@ -7,8 +7,12 @@ export interface Exchange {
   instance: string
   /** The replica that consumed the reply from Kafka; '-' when no reply came. */
   consumedBy: string
-  /** `memory` or `redis`; '-' when no reply came. */
+  /** `memory`, `redis`, or `replayed` (the stored outcome of an earlier call with the same Idempotency-Key); '-' when no reply came. */
   path: string
+  /** The Idempotent-Replayed response header; '-' when absent. */
+  replayed: string
+  /** The Retry-After response header (seconds); '-' when absent. */
+  retryAfter: string
   /** From sending the request to having read the whole response. */
   ms: number
   body: Record<string, unknown>
@@ -30,6 +34,8 @@ export async function exchange (port: number, method: 'GET' | 'POST', path: stri
     instance: res.headers.get(ROUTE_HEADERS.instance) ?? '-',
     consumedBy: res.headers.get(ROUTE_HEADERS.consumedBy) ?? '-',
     path: res.headers.get(ROUTE_HEADERS.path) ?? '-',
+    replayed: res.headers.get('idempotent-replayed') ?? '-',
+    retryAfter: res.headers.get('retry-after') ?? '-',
     ms,
     body: json
   }

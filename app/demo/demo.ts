@@ -1,6 +1,8 @@
 // npm run demo: two replicas of the quotes API and one pricing worker on the local stack, on
 // topics of their own. Shows which replica consumed each reply (memory or Redis hand-over), a
-// 504, a 502 and a 4xx, and that Redis is left empty; exits non-zero when a claim did not hold.
+// 504, a 502 and a 4xx, a call retried with an Idempotency-Key (504, 409, then the late quote
+// replayed), and that Redis holds no reply key afterwards, only that call's idempotency record;
+// exits non-zero when a claim did not hold.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +15,7 @@ import { Checks } from './checks.js'
 import { startChild, type Child } from './children.js'
 import { exchange } from './client.js'
 import { projectRoot, serverEntry, workerEntry } from './paths.js'
-import { failures, redisIsEmpty, routing, warmUp, type DemoContext } from './steps.js'
+import { failures, idempotentRetries, redisIsEmpty, routing, warmUp, type DemoContext } from './steps.js'
 import { table } from './table.js'
 import { traceOneRequest } from './waterfall.js'
 
@@ -107,6 +109,9 @@ try {
 
   section(`Failures: the worker refuses, crashes, or takes longer than the ${TIMEOUT_MS} ms deadline`)
   await failures(ctx)
+
+  section('Retries with an Idempotency-Key: the call times out, its retries get the late quote, not a second one')
+  await idempotentRetries(ctx)
 
   section('Redis after the deadlines')
   await redisIsEmpty(ctx)

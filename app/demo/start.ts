@@ -50,5 +50,7 @@ quotes API on ${base}, pricing worker running. Try:
   curl -s ${base}/stats
 
 SKUs: KB-101, MS-202, MN-303, HD-404; XX-999 is unknown (422), CRASH fails (502), SLOW outlasts the deadline (504).
+With -H 'Idempotency-Key: "order-1"' a retry of the same request gets the first one's quote (Idempotent-Replayed: true),
+or a 409 with Retry-After while it is still priced: try it with SLOW (curl -i shows the headers).
 Ctrl-C stops both.
 `)

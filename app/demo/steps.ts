@@ -2,10 +2,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { KafkaReplyStats } from '../../plugin/index.js'
+import { idempotencyPattern, keysPattern } from '../../plugin/redis/keys.js'
+import { FAULT_SKUS, QUOTE_VALIDITY_MS } from '../../worker/pricing.js'
 import type { Checks } from './checks.js'
 import type { Child } from './children.js'
 import { exchange, type Exchange } from './client.js'
-import { keysUnder } from './keys.js'
+import { keysUnder, recordsUnder } from './keys.js'
 import { table } from './table.js'
 
 /** What every step needs. */
@@ -88,23 +90,83 @@ function answer (body: Record<string, unknown>): string {
   return `${code}: ${body.message}`
 }
 
-/** Once the SLOW reply came back late: nothing of the run is left in Redis. */
+/**
+ * A client that names its call with an Idempotency-Key and retries it: a SLOW quote times out
+ * (504), a retry while the worker still prices it is told when to come back (409, Retry-After), and
+ * a retry after the late reply arrived gets that late quote (Idempotent-Replayed: true), on either
+ * replica, without publishing again.
+ */
+export async function idempotentRetries (ctx: DemoContext): Promise<void> {
+  const { replicas: [a, b], checks } = ctx
+  const body = { sku: FAULT_SKUS.slow, quantity: 1, customerId: 'cust-ivy' }
+  // The IETF draft's structured-field string, with its quotes; Stripe's clients send it bare.
+  const quoted = '"ivy-order-1"'
+  const bare = 'ivy-order-1'
+  const before = await Promise.all([a, b].map(stats))
+  const rows: Array<Exchange & { what: string, key: string }> = []
+  const send = async (what: string, to: Child, key: string) => {
+    const row = { ...await exchange(to.port!, 'POST', '/quotes', body, { 'idempotency-key': key }), what, key }
+    rows.push(row)
+    return row
+  }
+
+  const firstSent = Date.now()
+  const first = await send(`the call: the worker takes ${ctx.slowMs} ms`, a, quoted)
+  const during = await send('retry while the worker prices it', b, quoted)
+  // A client waits as long as Retry-After says; the late reply is stored by then (its deadline plus
+  // the replicas' 1 s grace), but a slow machine may take longer: wait for it, within bounds.
+  await sleep(Number(during.retryAfter) * 1000 || 1000)
+  const giveUp = Date.now() + ctx.slowMs + 10_000
+  while (sum(await Promise.all([a, b].map(stats)), 'outcomesStored') === sum(before, 'outcomesStored') && Date.now() < giveUp) await sleep(100)
+  const retry = await send('retry after the late reply', a, quoted)
+  const again = await send('retry, the key bare, other replica', b, bare)
+  const after = await Promise.all([a, b].map(stats))
+
+  console.log(table(['#', 'request', 'Idempotency-Key', 'HTTP to', 'status', 'Retry-After', 'Idempotent-Replayed', 'path', 'latency ms', 'answer'],
+    rows.map((r, i) => [i + 1, r.what, r.key, r.instance, r.status, r.retryAfter, r.replayed, r.path, ms(r.ms), r.status === 200 ? `${money(r.body)}, quote ${String(r.body.quoteId).slice(0, 8)}` : answer(r.body)])))
+  console.log()
+  checks.check(first.status === 504 && first.body.code === 'FST_KAFKA_REPLY_TIMEOUT', `the call timed out: 504 after its ${ctx.timeoutMs} ms deadline`)
+  checks.check(during.status === 409 && during.body.code === 'FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS' && /^\d+$/.test(during.retryAfter),
+    `a retry during the flight, on the other replica: 409 FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS with Retry-After: ${during.retryAfter}`)
+  const pricedAt = Date.parse(String(retry.body.validUntil)) - QUOTE_VALIDITY_MS
+  checks.check(retry.status === 200 && retry.replayed === 'true' && retry.path === 'replayed',
+    'a retry after the late reply: 200 with the quote, Idempotent-Replayed: true')
+  checks.check(pricedAt >= firstSent + ctx.timeoutMs, `it is the late quote: priced ${((pricedAt - firstSent) / 1000).toFixed(1)} s after the call, past its deadline`)
+  checks.check(again.status === 200 && again.replayed === 'true' && again.body.quoteId === retry.body.quoteId,
+    'the key sent bare, to the other replica: the same quote (same quoteId)')
+  checks.check(sum(after, 'sent') === sum(before, 'sent') + 1, 'published once: the 409 and the replays sent nothing to Kafka')
+  checks.check(sum(after, 'outcomesStored') === sum(before, 'outcomesStored') + 1 && sum(after, 'replayed') === sum(before, 'replayed') + 2,
+    'the late reply was stored as the key\'s outcome once, and replayed twice')
+}
+
+/**
+ * Once the SLOW replies came back late: no reply key of the run is left in Redis. The idempotency
+ * record of the keyed call is, on purpose: it answers the key's retries for idempotencyTtl.
+ */
 export async function redisIsEmpty (ctx: DemoContext): Promise<void> {
   const { replicas, checks, redis, keyPrefix } = ctx
   const giveUp = Date.now() + ctx.slowMs + 10_000
   let all = await Promise.all(replicas.map(stats))
-  while (sum(all, 'late') === 0 && Date.now() < giveUp) {
+  while (sum(all, 'late') < 2 && Date.now() < giveUp) {
     await sleep(100)
     all = await Promise.all(replicas.map(stats))
   }
-  checks.check(sum(all, 'late') === 1, 'the SLOW reply arrived after its deadline and was dropped as late, never written to Redis')
+  checks.check(sum(all, 'late') === 2, 'both SLOW replies arrived after their deadlines: neither was handed over through Redis')
   const keys = await keysUnder(redis, keyPrefix)
-  console.log(`  SCAN MATCH ${keyPrefix}:* -> ${keys.length} keys${keys.length > 0 ? `: ${keys.join(', ')}` : ''}`)
-  checks.check(keys.length === 0, `no key under the prefix: the ${sum(all, 'handedOver')} replies handed over through Redis were deleted on read (GETDEL)`)
+  console.log(`  SCAN MATCH ${keysPattern(keyPrefix)} -> ${plural(keys.length, 'reply key')}${keys.length > 0 ? `: ${keys.join(', ')}` : ''}`)
+  checks.check(keys.length === 0, `no reply key under the prefix: the ${sum(all, 'handedOver')} replies handed over through Redis were deleted on read (GETDEL)`)
+  const records = await recordsUnder(redis, keyPrefix)
+  const ttls = await Promise.all(records.map(async record => await redis.pttl(record)))
+  console.log(`  SCAN MATCH ${idempotencyPattern(keyPrefix)} -> ${plural(records.length, 'idempotency record')}${records.map((record, i) => `: ${record} (PTTL ${ttls[i]} ms)`).join(',')}`)
+  checks.check(records.length === 1 && ttls[0] > ctx.slowMs, 'one idempotency record, the keyed call\'s outcome: kept on purpose, for the retries of its key until its TTL')
   console.log()
-  const counters: Array<keyof KafkaReplyStats> = ['sent', 'resolvedLocal', 'resolvedViaRedis', 'handedOver', 'remoteErrors', 'timeouts', 'late', 'pending']
+  const counters: Array<keyof KafkaReplyStats> = ['sent', 'resolvedLocal', 'resolvedViaRedis', 'handedOver', 'remoteErrors', 'timeouts', 'late', 'inProgress', 'outcomesStored', 'replayed', 'pending']
   console.log(table(['replica', ...counters], all.map(s => [s.instanceId, ...counters.map(c => s[c])])))
   console.log()
+}
+
+function plural (n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }
 
 async function stats (replica: Child): Promise<Stats> {

@@ -1,7 +1,9 @@
 import type { FastifyError } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { STATUS_CODES } from 'node:http'
 import { QuoteRequestSchema, QuoteSchema } from '../../worker/contract.js'
+import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency-key.js'
 
 /** Options of the quotes routes. */
 export interface QuotesOptions {
@@ -17,9 +19,19 @@ export const ROUTE_HEADERS = {
   instance: 'x-kafka-reply-instance',
   /** The replica whose reply consumer read the worker's reply from Kafka. */
   consumedBy: 'x-kafka-reply-consumed-by',
-  /** `memory` when that was this replica, `redis` when another replica handed it over. */
+  /**
+   * `memory` when that was this replica, `redis` when another replica handed it over, `replayed`
+   * when the quote is the stored outcome of an earlier call with the same Idempotency-Key.
+   */
   path: 'x-kafka-reply-path'
 } as const
+
+/** The request headers POST /quotes reads. */
+const QuoteHeadersSchema = Type.Object({
+  [IDEMPOTENCY_KEY_HEADER]: Type.Optional(Type.String({
+    description: 'names a request and its retries: a retry gets the first call\'s quote, or 409 while it runs; `"abc"` (IETF draft) or `abc` (Stripe), scoped by the customer'
+  }))
+})
 
 type RemoteFailure = FastifyError & { remoteCode?: string }
 
@@ -27,6 +39,12 @@ type RemoteFailure = FastifyError & { remoteCode?: string }
  * POST /quotes: validates the body (a violation is a 400 and nothing is published), asks the
  * pricing worker over Kafka and answers with its quote, or with its refusal (4xx), a 502 when it
  * failed, a 504 when it did not answer in time.
+ *
+ * With an `Idempotency-Key` header, a retry of a call (same key, same customer) is not priced
+ * again: it gets the first call's answer, however late that came, with `Idempotent-Replayed: true`;
+ * while the first still runs, a 409 with Retry-After; the same key for another quote of the same
+ * customer, a 422. The key is scoped by the customer, so one customer cannot read another's quote
+ * by guessing or reusing a key.
  */
 export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async function quotesRoutes (fastify, options) {
   const { instanceId } = fastify.kafkaReply
@@ -53,6 +71,13 @@ export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async func
       request.log.warn({ code: error.code, ...cause }, error.message)
       return answer(error.statusCode)
     }
+    // The plugin's refusals the client acts on: 400 bad Idempotency-Key, 409 a call with the key
+    // still runs (with the Retry-After the plugin set), 422 the key was used for another quote,
+    // 413 a payload too large. The client's doing, not this replica's: one info line.
+    if (error.code?.startsWith('FST_KAFKA_REPLY_') === true && error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      request.log.info({ code: error.code }, error.message)
+      return answer(error.statusCode)
+    }
     throw error // everything else: Fastify's default answer
   })
 
@@ -61,6 +86,7 @@ export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async func
   fastify.post('/quotes', {
     schema: {
       body: QuoteRequestSchema,
+      headers: QuoteHeadersSchema,
       response: { 200: QuoteSchema }
     }
   }, async function (request, reply) {
@@ -69,6 +95,8 @@ export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async func
       timeout: options.timeoutMs,
       // One customer's requests share a partition, so the worker sees them in order.
       key: request.body.customerId,
+      idempotencyKey: idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER]),
+      idempotencyScope: request.body.customerId,
       onRoute: route => {
         reply.header(ROUTE_HEADERS.path, route.path)
         reply.header(ROUTE_HEADERS.consumedBy, route.consumedBy)
