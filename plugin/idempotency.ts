@@ -7,7 +7,7 @@ import { errors } from './errors.js'
  * structured-field string). The key is hashed before it becomes part of a Redis key or a header.
  */
 const KEY = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/
-/** Length of a reference in a correlation id: 22 base64url characters, 128 bits of SHA-256. */
+/** Length of a reference in a correlation id: 22 base64url characters, the first 132 bits of a SHA-256. */
 export const REF_LENGTH = 22
 /** Length of a fingerprint: a whole SHA-256 in base64url. */
 export const FINGERPRINT_LENGTH = 43

@@ -230,7 +230,10 @@ export class KafkaReply {
     const until = correlation.deadline + this.#options.replyGrace
     let claim: Claim
     try {
-      claim = await this.#store.idempotency.claim(keyed.ref, keyed.fingerprint, correlation.id, until)
+      // Redis away (a cluster node failing over): ioredis would hold the command past the call's deadline.
+      claim = await withDeadline(this.#store.idempotency.claim(keyed.ref, keyed.fingerprint, correlation.id, until), correlation.deadline - Date.now(), () => {
+        throw new Error('Redis did not answer the idempotency claim before the call\'s deadline')
+      })
     } catch (err) {
       if (isNoPerm(err as Error)) {
         const pattern = `${this.#options.keyPrefix}:idempotency:*`

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { FINGERPRINT_LENGTH } from '../idempotency.js'
-import type { RedisClient } from './client.js'
-import { withoutCommand } from './pipeline.js'
+import type { Log } from '../log.js'
+import { isCluster, type RedisClient } from './client.js'
+import { nodeUnavailable, withoutCommand } from './pipeline.js'
+
+/** How soon an outcome held up by a cluster node that is down is tried again, and for how long. */
+const RETRY_MS = 200
+const RETRY_FOR_MS = 5000
 
 /**
  * One record per idempotency key (per reference), `<prefix>:idempotency:{<ref>}`: the braces put
@@ -90,6 +96,8 @@ export type Claim =
 export type CompleteOutcome =
   /** Stored: a retry gets it. */
   | 'stored'
+  /** The cluster node of its record stayed unavailable: not stored (a retry publishes again once the call's grace has passed). */
+  | 'unstored'
   /** The record held an outcome already (the reply was consumed twice). */
   | 'duplicate'
   /** The record is gone (expired) or awaits another call (a retry took over): nothing stored. */
@@ -108,12 +116,14 @@ export class IdempotencyRecords {
   readonly #client: () => RedisClient
   readonly #prefix: string
   readonly #ttl: number
+  readonly #log: Log | undefined
 
   /** `client` is read at each use: the store connects it after constructing this. */
-  constructor (client: () => RedisClient, prefix: string, ttl: number) {
+  constructor (client: () => RedisClient, prefix: string, ttl: number, log?: Log) {
     this.#client = client
     this.#prefix = prefix
     this.#ttl = ttl
+    this.#log = log
   }
 
   /** The Redis key of a reference's record. */
@@ -135,11 +145,28 @@ export class IdempotencyRecords {
     return { state } as Claim
   }
 
-  /** Stores outcomes in the records whose call they answer, for idempotencyTtl from now. */
+  /**
+   * Stores outcomes in the records whose call they answer, for idempotencyTtl from now. Rejects when
+   * Redis refuses or is away (the consumed batch is then tried again). On a cluster, a record whose
+   * node is down holds up only its own outcome, tried again until its replica has taken over
+   * (RETRY_FOR_MS at most), and then left unstored rather than stall every reply behind it.
+   */
   async complete (completions: Completion[]): Promise<CompleteOutcome[]> {
+    const giveUpAt = Date.now() + RETRY_FOR_MS
     return await Promise.all(completions.map(async ({ ref, correlationId, stored }) => {
-      const result = await this.#run(SCRIPTS.complete, ref, [correlationId, stored, this.#ttl])
-      return result === 1 ? 'stored' : result === 2 ? 'duplicate' : 'stale'
+      for (;;) {
+        try {
+          const result = await this.#run(SCRIPTS.complete, ref, [correlationId, stored, this.#ttl])
+          return result === 1 ? 'stored' : result === 2 ? 'duplicate' : 'stale'
+        } catch (err) {
+          if (!isCluster(this.#client()) || !nodeUnavailable(err as Error)) throw err
+          if (Date.now() >= giveUpAt) {
+            this.#log?.warn({ err, correlationId }, 'could not store the outcome of a call with an idempotency key: its Redis Cluster node stayed unavailable')
+            return 'unstored'
+          }
+          await sleep(RETRY_MS)
+        }
+      }
     }))
   }
 

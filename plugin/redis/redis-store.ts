@@ -56,7 +56,7 @@ export class RedisReplyStore implements ReplyStore {
     this.#stats = stats
     this.#log = log
     this.#keys = new InstanceKeys(settings.keyPrefix, settings.instanceId)
-    this.idempotency = new IdempotencyRecords(() => this.#command, settings.keyPrefix, settings.idempotencyTtl)
+    this.idempotency = new IdempotencyRecords(() => this.#command, settings.keyPrefix, settings.idempotencyTtl, log)
   }
 
   /**
