@@ -19,6 +19,7 @@ import { brokerPid, cpuSeconds, machineBusySeconds, ownCpuSeconds, redisCommands
 import { openLoad } from './lib/open-loop.js'
 import { writeResults, type OpenLoopBlock, type OpenLoopRun, type RunFigures, type ScenarioResult } from './lib/report.js'
 import { aggregate, aggregateOpenLoop } from './lib/stats.js'
+import { keyCosts } from './lib/key-cost.js'
 import { checkTargets } from './lib/targets.js'
 import { scenarios } from './scenarios/index.js'
 import { platformaticNodeProblem } from '../plugin/kafka/index.js'
@@ -252,6 +253,7 @@ function report (rounds: number) {
     ? undefined
     : { ratePerS: openRate, basis: openBasis, durationS, warmupS, scenarios: [...openRuns].map(([name, list]) => aggregateOpenLoop(name, list)) }
   const targets = checkTargets(results)
+  const costs = keyCosts(results)
   const cpu = cpus()
   writeResults(out, {
     machine: {
@@ -268,9 +270,10 @@ function report (rounds: number) {
     scenarios: results,
     ...(openLoop === undefined ? {} : { openLoop }),
     targets,
+    ...(costs.length === 0 ? {} : { keyCosts: costs }),
     ...(failed.length === 0 ? {} : { failed })
   })
-  return { results, openLoop, targets }
+  return { results, openLoop, targets, costs }
 }
 
 try {
@@ -292,7 +295,7 @@ try {
   redis.disconnect()
   await redisServer.kill()
 }
-const { results, openLoop, targets } = report(repeat)
+const { results, openLoop, targets, costs } = report(repeat)
 const loadAfter = loadavg().map(round2)
 if (openLoop === undefined) console.log('\nNo open loop: it needs plugin-redis in the run, or --rate.')
 
@@ -304,6 +307,11 @@ if (repeat > 1) {
 console.log(`\nLoad average: ${loadBefore.join(', ')} before, ${loadAfter.join(', ')} after`)
 console.log(`\nTargets (ratios within this run${repeat > 1 ? ', on the medians' : ''}):`)
 for (const check of targets) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.measured}`)
+if (costs.length > 0) console.log(`\nWhat a key costs (with keys over without${repeat > 1 ? ', on the medians' : ''}):`)
+for (const k of costs) {
+  console.log(`  ${k.keyed} / ${k.unkeyed}: req/s ${k.ratios.requestsPerSec} x, p50 ${k.ratios.p50} x, p99 ${k.ratios.p99} x, 1 connection p50 ${k.ratios.unloadedP50} x, ` +
+    `req per CPU-s ${k.ratios.requestsPerCpuSecond} x, Redis cmds per req ${k.redisCommandsPerRequest.keyed} vs ${k.redisCommandsPerRequest.unkeyed}`)
+}
 for (const f of failed) console.log(`FAILED  ${f.scenario}, round ${f.round}: ${f.error}`)
 console.log(`\nwrote ${join(out, 'latest.json')}, latest.md and latest.svg`)
 process.exit(failed.length === 0 ? 0 : 1)

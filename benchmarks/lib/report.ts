@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { KeyCost } from './key-cost.js'
 import type { TargetCheck } from './targets.js'
 
 /** One run of one scenario. */
@@ -77,6 +78,8 @@ export interface Results {
   scenarios: ScenarioResult[]
   openLoop?: OpenLoopBlock
   targets?: TargetCheck[]
+  /** Each `-idempotent` scenario against its twin without keys, when both ran. */
+  keyCosts?: KeyCost[]
   /** Runs that failed and are left out of the medians. */
   failed?: Array<{ scenario: string, round: number, error: string }>
 }
@@ -93,7 +96,7 @@ const fixed = (n: number, digits = 2) => Number.isFinite(n) ? n.toFixed(digits) 
 const percent = (share: number) => Number.isFinite(share) ? `${Math.round(share * 100)}%` : '-'
 
 /** The tables the README includes: closed loop, open loop and the targets. */
-export function markdownTable ({ scenarios, config, machine, openLoop, targets, failed }: Results): string {
+export function markdownTable ({ scenarios, config, machine, openLoop, targets, keyCosts, failed }: Results): string {
   const repeat = Number(config.repeat ?? 1)
   const load = machine.loadAverage as { before: number[], after: number[] } | undefined
   const rows = scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p97_5)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${Math.round(s.requestsPerCpuSecond)} | ${fixed(s.redisCommandsPerRequest)} | ${fixed(s.latencyUnloaded.p50)} | ${fixed(s.latencyUnloaded.p99)} | ${percent(s.otherCpuShare)} |`)
@@ -120,6 +123,17 @@ export function markdownTable ({ scenarios, config, machine, openLoop, targets, 
       '| scenario | answered req/s | p50 ms | p99 ms | max ms | errors + non-2xx | generator lag p99 ms | other CPU |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...openLoop.scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.non2xx} | ${fixed(s.lagMs.p99)} | ${percent(s.otherCpuShare)} |`),
+      ''
+    )
+  }
+  if (keyCosts !== undefined && keyCosts.length > 0) {
+    lines.push(
+      'What an idempotency key on every call costs: each `-idempotent` scenario over its twin without keys, in this run (a ratio above 1 is more of it).',
+      '',
+      '| with keys | without | req/s | p50 | p99 | 1 conn p50 | req per CPU-s | Redis cmds per req |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...keyCosts.map(k => `| \`${k.keyed}\` | \`${k.unkeyed}\` | ${fixed(k.ratios.requestsPerSec)} x | ${fixed(k.ratios.p50)} x | ${fixed(k.ratios.p99)} x | ${fixed(k.ratios.unloadedP50)} x | ` +
+        `${fixed(k.ratios.requestsPerCpuSecond)} x | ${fixed(k.redisCommandsPerRequest.keyed)} vs ${fixed(k.redisCommandsPerRequest.unkeyed)} |`),
       ''
     )
   }

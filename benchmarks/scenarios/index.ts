@@ -1,13 +1,14 @@
 import { httpCeiling, httpKafkaBare, kafkaFloor, kafkaFloorPlatformatic } from './baselines.js'
 import { nestjs } from './nestjs.js'
 import {
-  pluginAffinity, pluginAffinityPlatformatic, pluginMixed, pluginOneReplica, pluginOneReplicaPlatformatic, pluginRedis,
-  pluginRedisCluster, pluginRedisPlatformatic, poll10, poll50
+  pluginAffinity, pluginAffinityIdempotent, pluginAffinityPlatformatic, pluginMixed, pluginOneReplica, pluginOneReplicaPlatformatic, pluginRedis,
+  pluginRedisCluster, pluginRedisIdempotent, pluginRedisPlatformatic, poll10, poll50
 } from './plugin.js'
 import type { Scenario } from './types.js'
 
 /** Every scenario, in the order `npm run bench` runs them. */
 export const scenarios: Scenario[] = [
-  httpCeiling, kafkaFloor, httpKafkaBare, pluginRedis, pluginRedisCluster, pluginMixed, pluginAffinity, pluginOneReplica, poll10, poll50, nestjs,
+  httpCeiling, kafkaFloor, httpKafkaBare, pluginRedis, pluginRedisIdempotent, pluginRedisCluster, pluginMixed, pluginAffinity, pluginAffinityIdempotent,
+  pluginOneReplica, poll10, poll50, nestjs,
   kafkaFloorPlatformatic, pluginRedisPlatformatic, pluginAffinityPlatformatic, pluginOneReplicaPlatformatic
 ]

@@ -132,6 +132,21 @@ export const pluginRedisCluster: Scenario = {
   }
 }
 
+/**
+ * A scenario again with an idempotency key of its own on every call (made by the app, so that the
+ * load is byte for byte the twin's): its name ends in `-idempotent`. Against the twin, in the same
+ * run, it shows what a key costs: a claim script before each publish, and a script storing the
+ * outcome on the replica that consumes the reply.
+ */
+export function withKeys (scenario: Scenario, setup: Setup): Scenario {
+  return {
+    ...scenario,
+    name: `${scenario.name}-idempotent`,
+    description: `${scenario.description}; every call with an idempotency key of its own`,
+    start: ctx => startPlugin(ctx, { ...setup, env: { ...setup.env, IDEMPOTENCY_KEYS: 'unique' } })
+  }
+}
+
 /** A scenario again on @platformatic/kafka: its name ends in `-platformatic`. */
 export function onPlatformatic (scenario: Scenario, setup: Setup): Scenario {
   return {
@@ -146,3 +161,5 @@ export function onPlatformatic (scenario: Scenario, setup: Setup): Scenario {
 export const pluginRedisPlatformatic = onPlatformatic(pluginRedis, { loaded: 1, redisOnly: true, replyPartitions: 1 })
 export const pluginAffinityPlatformatic = onPlatformatic(pluginAffinity, { loaded: 2, replyPartitions: 2, affinity: true })
 export const pluginOneReplicaPlatformatic = onPlatformatic(pluginOneReplica, { loaded: 1, replyPartitions: 1, affinity: true })
+export const pluginRedisIdempotent = withKeys(pluginRedis, { loaded: 1, redisOnly: true, replyPartitions: 1 })
+export const pluginAffinityIdempotent = withKeys(pluginAffinity, { loaded: 2, replyPartitions: 2, affinity: true })

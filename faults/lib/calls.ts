@@ -2,6 +2,19 @@
 import type { Call } from './load.js'
 import { outcomeOf, type Outcome } from './tally.js'
 
+/** The requests of each keyed call (see KeyedRetries), by the seq of its first request, in the order they were sent. */
+export function byKey (calls: readonly Call[]): Map<number, Call[]> {
+  const keyed = new Map<number, Call[]>()
+  for (const call of calls) {
+    if (call.key === undefined) continue
+    const first = call.retryOf ?? call.seq
+    const requests = keyed.get(first)
+    if (requests === undefined) keyed.set(first, [call])
+    else requests.push(call)
+  }
+  return keyed
+}
+
 /** Calls sent at or after `ms` (load clock). */
 export function sentFrom (calls: readonly Call[], ms: number): Call[] {
   return calls.filter(call => call.sentAt >= ms)

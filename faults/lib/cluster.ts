@@ -36,6 +36,7 @@ export class Cluster {
   readonly #children: Child[] = []
   readonly #replicaList: Replica[] = []
   readonly #expected = new Set<Child>()
+  readonly #paused = new Set<Child>()
   readonly #env: Record<string, string>
   readonly #now: () => number
   readonly #logs: { dir: string, prefix: string } | undefined
@@ -92,11 +93,28 @@ export class Cluster {
     }
   }
 
+  /**
+   * SIGSTOP: the process freezes where it is, its connections open and its work in hand unfinished,
+   * as a process the machine stops scheduling (a long GC pause, a VM stolen away) does.
+   */
+  pause (child: Child): void {
+    if (exited(child)) return
+    this.#paused.add(child)
+    child.process.kill('SIGSTOP')
+  }
+
+  /** SIGCONT: a paused process goes on from where it was. */
+  resume (child: Child): void {
+    if (!this.#paused.delete(child) || exited(child)) return
+    child.process.kill('SIGCONT')
+  }
+
   /** SIGTERM, expected; an exit other than 0 (or the SIGKILL after the grace period) is a crash. */
   async stop (child: Child): Promise<void> {
     // Already gone: its exit was recorded then (a crash, unless the harness killed it).
     if (this.#expected.has(child) || exited(child)) return
     this.#expected.add(child)
+    this.resume(child) // a paused process would not act on SIGTERM
     const { code, signal } = await child.stop()
     if (code !== 0) this.crashes.push({ name: child.name, code, signal, why: 'unclean stop', output: tail(child) })
   }

@@ -21,6 +21,16 @@ export interface Call {
   code?: string
   /** For a 200: the quote echoes this request's own customerId and quantity. */
   ownReply?: boolean
+  /** For a 200: the quote's id (the worker makes one per quote it prices). */
+  quoteId?: string
+  /** The Idempotency-Key it carried, when the load sends keys (see KeyedRetries). */
+  key?: string
+  /** For a retry: the seq of its call's first request, whose key and payload it sends again. */
+  retryOf?: number
+  /** The answer carried `Idempotent-Replayed: true`: a stored outcome, nothing published. */
+  replayed?: boolean
+  /** For a 409: its Retry-After, s (undefined when it had none). */
+  retryAfterS?: number
   /** The client-side error (ECONNRESET, ...) when no response came. */
   error?: string
   /** No answer at all within the deadline plus margin: the client gave up. */
@@ -39,6 +49,16 @@ export interface SendOptions {
   onErrorBody?: (call: Call, body: string) => void
 }
 
+/**
+ * Calls as a client that retries safely makes them: each with an Idempotency-Key of its own (unique
+ * per call, not per request). A 504 is sent again at once, a 409 once its Retry-After has passed,
+ * with the same key and payload, to the next replica up, until another answer or `maxAttempts`.
+ */
+export interface KeyedRetries {
+  /** Requests per call at most, the first included. */
+  maxAttempts: number
+}
+
 /** Options of an open-loop load. */
 export interface LoadOptions extends SendOptions {
   /** Requests per second, sent on a fixed schedule whatever the latency (open loop). */
@@ -47,21 +67,48 @@ export interface LoadOptions extends SendOptions {
   rampMs?: number
   /** The replicas up now; the load goes round-robin over them. */
   targets: () => readonly Target[]
+  /** Keys on every call, and retries (default: no key, no retry). */
+  keyedRetries?: KeyedRetries
 }
 
 const TICK_MS = 5
+/** A 409 without Retry-After is retried after this long. */
+const DEFAULT_RETRY_AFTER_S = 1
+
+/** A quote request: the worker echoes its customerId and quantity. */
+export interface QuoteRequest {
+  sku: string
+  quantity: number
+  customerId: string
+}
 
 /** The body of request `seq`: its customerId and quantity make it unique, the worker echoes both. */
-export function quoteRequest (seq: number): { sku: string, quantity: number, customerId: string } {
+export function quoteRequest (seq: number): QuoteRequest {
   // KB-101 has 500 in stock: every quantity up to 500 is priced, never refused.
   return { sku: 'KB-101', quantity: 1 + (seq % 500), customerId: `c${seq}` }
+}
+
+/**
+ * The body of a call: a retry sends its first request's again. A keyed call's customer is `k<seq>`:
+ * one customer per key, which no unkeyed call (the warm-up's `c<seq>`) shares.
+ */
+export function requestOf (call: Pick<Call, 'seq' | 'retryOf' | 'key'>): QuoteRequest {
+  const seq = call.retryOf ?? call.seq
+  const body = quoteRequest(seq)
+  return call.key === undefined ? body : { ...body, customerId: `k${seq}` }
+}
+
+/** The Idempotency-Key of the call whose first request is `seq`. */
+export function keyOf (seq: number): string {
+  return `quote-${seq}`
 }
 
 /**
  * Steady load at a fixed rate, each request tracked on its own. Open loop: a slow or stuck
  * replica does not slow the sender down, as it would with a fixed number of connections, so
  * faults show as they would to independent clients. Connections are not capped, for the same
- * reason: a request queued in the client would start its wait late.
+ * reason: a request queued in the client would start its wait late. With `keyedRetries`, a
+ * retry goes out when its answer asks for one, off the schedule, and is tracked as a request of its own.
  */
 export class OpenLoop {
   readonly calls: Call[] = []
@@ -95,7 +142,7 @@ export class OpenLoop {
     this.#timer = undefined
   }
 
-  /** Resolves once every call sent has ended (each ends by answerMs at the latest). */
+  /** Resolves once every call sent has ended: each request ends by answerMs at the latest, a call after maxAttempts requests at most. */
   async drained (): Promise<void> {
     if (this.#inFlight === 0) return
     await new Promise<void>(resolve => { this.#idle = resolve })
@@ -123,22 +170,50 @@ export class OpenLoop {
   }
 
   #send (target: Target): void {
-    const call: Call = { seq: this.calls.length, target: target.name, sentAt: this.now() }
-    this.calls.push(call)
+    const seq = this.calls.length
+    const keyed = this.#options.keyedRetries !== undefined
     this.#inFlight++
+    this.#attempt(target, keyed ? { key: keyOf(seq) } : {}, 1)
+  }
+
+  /** Sends one request of a call (`first`: its key and, on a retry, the first request's seq), then a retry if its answer asks for one. */
+  #attempt (target: Target, first: Pick<Call, 'key' | 'retryOf'>, attempt: number): void {
+    const call: Call = { seq: this.calls.length, target: target.name, sentAt: this.now(), ...first }
+    this.calls.push(call)
     sendQuote(target, call, () => this.now(), this.#options).then(() => {
-      if (--this.#inFlight === 0) this.#idle?.()
-    }, () => {})
+      const delayMs = this.#retryDelay(call, attempt)
+      if (delayMs === undefined) return this.#ended()
+      // Not unref'd: drained() waits for the retries. With no replica up, the call ends where it is.
+      setTimeout(() => {
+        const targets = this.#options.targets()
+        if (targets.length === 0) return this.#ended()
+        this.#attempt(targets[this.#next++ % targets.length], { key: call.key, retryOf: call.retryOf ?? call.seq }, attempt + 1)
+      }, delayMs)
+    }, () => this.#ended())
+  }
+
+  /** How long to wait before retrying `call`, or undefined: its answer is final. */
+  #retryDelay (call: Call, attempt: number): number | undefined {
+    const retries = this.#options.keyedRetries
+    if (retries === undefined || attempt >= retries.maxAttempts) return undefined
+    if (call.status === 504) return 0
+    if (call.status === 409) return (call.retryAfterS ?? DEFAULT_RETRY_AFTER_S) * 1000
+    return undefined
+  }
+
+  #ended (): void {
+    if (--this.#inFlight === 0) this.#idle?.()
   }
 }
 
 /**
- * Sends request `call.seq` to `target` and fills in `call` as it ends: status and whether the
- * quote is its own for a 200; error code and any leak for another answer; the client error; or
- * unanswered after `answerMs`. Never rejects.
+ * Sends request `call.seq` (with `call.key` as its Idempotency-Key, when it has one) to `target`
+ * and fills in `call` as it ends: status, whether the quote is its own and its quoteId for a 200;
+ * error code, any leak and a 409's Retry-After for another answer; whether it was replayed; the
+ * client error; or unanswered after `answerMs`. Never rejects.
  */
 export async function sendQuote (target: Target, call: Call, now: () => number, options: SendOptions): Promise<Call> {
-  const body = quoteRequest(call.seq)
+  const body = requestOf(call)
   const payload = JSON.stringify(body)
   return await new Promise<Call>(resolve => {
     let done = false
@@ -155,7 +230,11 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
       method: 'POST',
       path: '/quotes',
       agent: target.agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        ...(call.key === undefined ? {} : { 'idempotency-key': call.key })
+      }
     }, res => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -163,9 +242,14 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
       res.on('end', () => {
         const status = res.statusCode ?? 0
         const text = Buffer.concat(chunks).toString()
-        if (status === 200) return end({ status, ownReply: echoes(text, body) })
+        const replayed = res.headers['idempotent-replayed'] === 'true' ? { replayed: true } : {}
+        if (status === 200) {
+          const quote = parseQuote(text)
+          return end({ status, ownReply: echoes(quote, body), ...(typeof quote?.quoteId === 'string' ? { quoteId: quote.quoteId } : {}), ...replayed })
+        }
         const leak = leakIn(text, options.secrets)
-        end({ status, code: errorCode(text), ...(leak === undefined ? {} : { leak }) })
+        const retryAfter = status === 409 ? retryAfterS(res.headers['retry-after']) : undefined
+        end({ status, code: errorCode(text), ...replayed, ...(retryAfter === undefined ? {} : { retryAfterS: retryAfter }), ...(leak === undefined ? {} : { leak }) })
         options.onErrorBody?.(call, text)
       })
     })
@@ -178,13 +262,25 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
   })
 }
 
-function echoes (text: string, sent: { quantity: number, customerId: string }): boolean {
+type QuoteFields = Partial<Record<'quoteId' | 'quantity' | 'customerId', unknown>>
+
+function parseQuote (text: string): QuoteFields | undefined {
   try {
-    const quote = JSON.parse(text) as { quantity?: unknown, customerId?: unknown }
-    return quote.customerId === sent.customerId && quote.quantity === sent.quantity
+    const quote = JSON.parse(text) as unknown
+    return typeof quote === 'object' && quote !== null ? quote as QuoteFields : undefined
   } catch {
-    return false
+    return undefined
   }
+}
+
+function echoes (quote: QuoteFields | undefined, sent: QuoteRequest): boolean {
+  return quote?.customerId === sent.customerId && quote.quantity === sent.quantity
+}
+
+/** Retry-After as whole seconds (the plugin sends no HTTP date), or undefined. */
+function retryAfterS (header: string | undefined): number | undefined {
+  if (header === undefined || !/^\d+$/.test(header)) return undefined
+  return Number(header)
 }
 
 function errorCode (text: string): string | undefined {

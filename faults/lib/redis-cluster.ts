@@ -78,12 +78,17 @@ export async function clusterOk (): Promise<boolean> {
 
 /** Every key under `prefix:` on every master (SCAN on each). */
 export async function keysOnMasters (prefix: string): Promise<string[]> {
+  return await scanMasters(`${prefix}:*`)
+}
+
+/** Every key that matches the SCAN pattern on every master. */
+export async function scanMasters (pattern: string): Promise<string[]> {
   const masters = (await clusterNodes()).filter(node => node.master && !node.failed)
   const keys = await Promise.all(masters.map(node => onNode(node.port, async client => {
     const found: string[] = []
     let cursor = '0'
     do {
-      const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
       cursor = next
       found.push(...batch)
     } while (cursor !== '0')

@@ -22,9 +22,15 @@ export interface ScenarioResult {
   tally: Tally
   /** Requests due while no replica was up (not sent). */
   skipped: number
+  /** Reply keys left after the last deadline plus grace (-1: not looked for). */
   keysLeft: number
   /** Up to 10 of the keys left, to look at. */
   keySample: string[]
+  /**
+   * Idempotency records under the scenario's prefix then (-1: not looked for): the outcomes of keyed
+   * calls, kept for idempotencyTtl. Not keys left.
+   */
+  idempotencyRecords: number
   crashes: Crash[]
   checks: Check[]
   marks: Record<string, number>
@@ -43,11 +49,11 @@ export interface SuiteResults {
   scenarios: ScenarioResult[]
 }
 
-const HEADERS = ['scenario', 'req/s', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'leaks', 'keys left', 'crashes', 'result']
+const HEADERS = ['scenario', 'req/s', 'requests', 'answered', '504', '503', 'other', 'client err', 'to stopped', 'crossed', 'lost', 'leaks', 'keys left', 'records', 'crashes', 'result']
 
 function row (s: ScenarioResult): Array<string | number> {
   const t = s.tally
-  return [s.name, s.rate, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, t.leaks, s.keysLeft, s.crashes.length, s.passed ? 'pass' : 'FAIL']
+  return [s.name, s.rate, t.requests, t.answered, t.timeout, t.unavailable, t.other, t.clientError, t.toStopped, t.crossed, t.lost, t.leaks, s.keysLeft, s.idempotencyRecords, s.crashes.length, s.passed ? 'pass' : 'FAIL']
 }
 
 /** The plain-text table printed at the end of a run. */
@@ -59,7 +65,8 @@ export function textTable (scenarios: ScenarioResult[]): string {
 export const LEGEND = [
   'answered: 200 carrying the request\'s own quote. crossed: 200 carrying another request\'s (or no valid) quote.',
   '503 and client err: on replicas that were up. to stopped: 503 or connection errors of calls whose replica the suite was stopping or had killed.',
-  'lost: no answer at all within the deadline plus margin. keys left: SCAN of the scenario\'s prefix after the last deadline plus grace.',
+  'lost: no answer at all within the deadline plus margin. keys left: SCAN of the scenario\'s prefix for reply keys after the last deadline plus grace.',
+  'records: idempotency records under the prefix then, the stored outcomes of calls with an Idempotency-Key: meant to outlive their calls, so not keys left.',
   'leaks: error answers that showed a stack frame, a broker or Redis address, a password or a Redis key.',
   'crashes: children that exited unasked, or did not exit 0 on SIGTERM. A scenario passes with zero crossed, lost, leaks, keys left and crashes, and its own checks.'
 ]
@@ -81,12 +88,12 @@ export function writeLibraryComparison (resultsRoot: string): void {
     .filter(([, file]) => existsSync(file))
     .map(([library, file]) => ({ library, run: JSON.parse(readFileSync(file, 'utf8')) as SuiteResults }))
   const names = [...new Set(runs.flatMap(({ run }) => run.scenarios.map(s => s.name)))]
-  const columns = ['scenario', 'library', 'req/s', 'requests', 'answered', '504', '503', 'crossed', 'lost', 'leaks', 'keys left', 'crashes', 'result']
+  const columns = ['scenario', 'library', 'req/s', 'requests', 'answered', '504', '503', 'crossed', 'lost', 'leaks', 'keys left', 'records', 'crashes', 'result']
   const rows = names.flatMap(name => runs.flatMap(({ library, run }) => {
     const s = run.scenarios.find(scenario => scenario.name === name)
     if (s === undefined) return []
     const t = s.tally
-    return [`| \`${name}\` | ${library} | ${s.rate} | ${t.requests} | ${t.answered} | ${t.timeout} | ${t.unavailable} | ${t.crossed} | ${t.lost} | ${t.leaks} | ${s.keysLeft} | ${s.crashes.length} | ${s.passed ? 'pass' : 'FAIL'} |`]
+    return [`| \`${name}\` | ${library} | ${s.rate} | ${t.requests} | ${t.answered} | ${t.timeout} | ${t.unavailable} | ${t.crossed} | ${t.lost} | ${t.leaks} | ${s.keysLeft} | ${s.idempotencyRecords ?? '-'} | ${s.crashes.length} | ${s.passed ? 'pass' : 'FAIL'} |`]
   }))
   writeFileSync(join(resultsRoot, 'libraries.md'), [
     '# The fault suite on each Kafka library',

@@ -2,13 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { keysUnder } from '../../app/demo/keys.js'
+import { keysUnder, recordsUnder } from '../../app/demo/keys.js'
+import { idempotencyPattern } from '../../plugin/redis/keys.js'
 import { closedLoop, type Capacity } from './capacity.js'
 import { Cluster, type Replica } from './cluster.js'
 import { OpenLoop, quoteRequest, type Call } from './load.js'
 import { FAULT_SHARE } from './options.js'
 import { RedisServer } from './redis-server.js'
-import { keysOnMasters } from './redis-cluster.js'
+import { keysOnMasters, scanMasters } from './redis-cluster.js'
 import type { ScenarioResult } from './report.js'
 import { tally } from './tally.js'
 import type { FaultContext, PrivateRedis, RedisClusterControl, Scenario } from './types.js'
@@ -45,7 +46,7 @@ export interface SuiteContext extends SuiteKafka {
 }
 
 /** The app's replyGrace (the plugin's default, which the reference app keeps): how long a stored reply outlives its deadline. */
-const REPLY_GRACE_MS = 1000
+export const REPLY_GRACE_MS = 1000
 /** A request with no answer this long after its deadline counts as lost. */
 const ANSWER_MARGIN_MS = 3000
 /** Keys are looked for this long after the last deadline plus grace: Redis expires keys on its own clock. */
@@ -69,7 +70,8 @@ export function killEverything (): void {
 /**
  * Runs one scenario on fresh topics, groups and key prefix: starts the worker and the replicas,
  * sends the load while the scenario's fault runs, waits for every call to end and every deadline
- * to pass, looks for keys left, and stops everything it started, also when something failed.
+ * to pass, looks for reply keys left (and counts idempotency records apart: they are meant to
+ * outlive their calls), and stops everything it started, also when something failed.
  */
 export async function runScenario (scenario: Scenario, suite: SuiteContext): Promise<ScenarioResult> {
   const wallStarted = performance.now()
@@ -83,7 +85,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   const rate = suite.rate ?? scenario.fixedRate ?? rateAt(suite.capacity!, scenario.loadShare ?? FAULT_SHARE)
   const loadOptions = { rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets, onErrorBody, targets: (): readonly Replica[] => cluster.up }
   const warm = new OpenLoop({ ...loadOptions, rampMs: WARM_UP_MS })
-  const load: OpenLoop = new OpenLoop(loadOptions)
+  const load: OpenLoop = new OpenLoop({ ...loadOptions, ...(scenario.keyedRetries === undefined ? {} : { keyedRetries: scenario.keyedRetries }) })
   if (suite.logs !== undefined) mkdirSync(suite.logs, { recursive: true })
   const cluster: Cluster = new Cluster(env, (): number => load.now(), suite.logs === undefined ? undefined : { dir: suite.logs, prefix: scenario.name })
   running.add(cluster)
@@ -93,6 +95,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   let error: string | undefined
   let stats: Record<string, unknown> = {}
   let keys: string[] | undefined
+  let records: string[] | undefined
   let loadS = 0
 
   console.log(`\n${scenario.name}: ${scenario.description}`)
@@ -131,7 +134,9 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     stats = Object.fromEntries(await Promise.all(cluster.up.map(async r => [r.name, await cluster.stats(r)])))
     const lastDeadline = (load.calls.at(-1)?.sentAt ?? 0) + suite.timeoutMs
     await sleep(Math.max(0, lastDeadline + REPLY_GRACE_MS + KEY_MARGIN_MS - load.now()))
+    await scenario.afterLoad?.(ctx, load.calls)
     keys = await setup.keys()
+    records = await setup.records()
   } catch (err) {
     error = (err as Error).stack ?? String(err)
     console.log(`  ${scenario.name} did not run to its end: ${error}`)
@@ -165,6 +170,7 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     skipped: load.skipped,
     keysLeft,
     keySample: (keys ?? []).slice(0, 10),
+    idempotencyRecords: records?.length ?? -1,
     crashes: cluster.crashes,
     checks,
     marks,
@@ -195,8 +201,13 @@ interface Setup {
   redisServer: RedisServer | undefined
   /** What no error answer may show: the broker and Redis addresses, passwords, the form of a key. */
   secrets: string[]
-  /** Every key left under the scenario's prefix (on every master of a cluster). */
+  /**
+   * Every reply key left under the scenario's prefix (on a cluster: every key under it on every
+   * master), idempotency records apart.
+   */
   keys: () => Promise<string[]>
+  /** The idempotency records under the scenario's prefix (on every master of a cluster): meant to outlive their calls. */
+  records: () => Promise<string[]>
   /** Disconnects the admin client and kills a private Redis. */
   cleanup: () => Promise<void>
 }
@@ -255,8 +266,14 @@ async function prepare (name: string, suite: SuiteContext, replicas: number, app
     admin.disconnect()
     await redisServer.kill()
   }
-  const keys = async () => clusterUrls === undefined ? await keysUnder(admin, names.keyPrefix) : await keysOnMasters(names.keyPrefix)
-  return { names, env, admin, redisServer, secrets, keys, cleanup }
+  const records = async () => clusterUrls === undefined ? await recordsUnder(admin, names.keyPrefix) : await scanMasters(idempotencyPattern(names.keyPrefix))
+  const keys = async () => {
+    if (clusterUrls === undefined) return await keysUnder(admin, names.keyPrefix)
+    const [all, kept] = await Promise.all([keysOnMasters(names.keyPrefix), records()])
+    const isRecord = new Set(kept)
+    return all.filter(key => !isRecord.has(key))
+  }
+  return { names, env, admin, redisServer, secrets, keys, records, cleanup }
 }
 
 /** Starts the workers and the replicas, and sends each replica one quote. */

@@ -6,6 +6,10 @@ export type Outcome = 'answered' | 'timeout' | 'unavailable' | 'other' | 'client
 /** The count of each outcome, plus the detail behind `other`, `clientError` and `toStopped`. */
 export interface Tally extends Record<Outcome, number> {
   requests: number
+  /** Requests that were retries of an earlier one (same Idempotency-Key and payload). */
+  retries: number
+  /** Answers that carried `Idempotent-Replayed: true`. */
+  replayed: number
   /** Error answers that showed a stack frame, an address, a password or a key (whatever their outcome). */
   leaks: number
   /** HTTP status -> count, of the `other` answers. */
@@ -36,6 +40,8 @@ export function outcomeOf (call: Call, stoppedAt: ReadonlyMap<string, number>): 
 export function tally (calls: readonly Call[], stoppedAt: ReadonlyMap<string, number>): Tally {
   const t: Tally = {
     requests: calls.length,
+    retries: 0,
+    replayed: 0,
     leaks: 0,
     answered: 0,
     timeout: 0,
@@ -52,6 +58,8 @@ export function tally (calls: readonly Call[], stoppedAt: ReadonlyMap<string, nu
   for (const call of calls) {
     const outcome = outcomeOf(call, stoppedAt)
     t[outcome]++
+    if (call.retryOf !== undefined) t.retries++
+    if (call.replayed === true) t.replayed++
     if (call.leak !== undefined) t.leaks++
     if (outcome === 'other') bump(t.otherStatuses, String(call.status))
     if (call.status !== undefined && call.status !== 200) bump(t.errorAnswers, `${call.status} ${call.code ?? '-'}`)

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Call } from './load.js'
+import type { Call, KeyedRetries } from './load.js'
 import type { Cluster } from './cluster.js'
 import type { RedisServer, RedisServerOptions } from './redis-server.js'
 import type { Tally } from './tally.js'
@@ -110,6 +110,17 @@ export interface Scenario {
    * this has resolved, so a fault may end with the traffic it wants to see afterwards.
    */
   fault?: (ctx: FaultContext) => Promise<void>
+  /**
+   * The load sends an Idempotency-Key with every call and retries its 504s and 409s (the warm-up
+   * does not): see KeyedRetries.
+   */
+  keyedRetries?: KeyedRetries
+  /**
+   * Runs once the load has drained and its last deadline plus grace has passed, before the keys are
+   * looked for and the processes stop: to look at what the load left (e.g. the replies the worker
+   * wrote). What it notes reaches the checks.
+   */
+  afterLoad?: (ctx: FaultContext, calls: readonly Call[]) => Promise<void>
   /** Claims of this scenario beyond the suite's zeros (crossed, lost, keys left, crashes). */
   checks?: (run: RunRecord) => Check[]
 }

@@ -4,6 +4,7 @@ import type { Scenario } from '../lib/types.js'
 import { acl } from './acl.js'
 import { badInput } from './bad-input.js'
 import { hostileRecords } from './hostile-records.js'
+import { idempotentRetries } from './idempotent-retries.js'
 import { kafkaRestart } from './kafka-restart.js'
 import { redisClusterFailover } from './redis-cluster-failover.js'
 import { poisonRequests } from './poison-requests.js'
@@ -16,4 +17,4 @@ import { subscriberKill } from './subscriber-kill.js'
 import { workerRestart } from './worker-restart.js'
 
 /** The scenarios `npm run test:faults` runs (`--only a,b` picks some). */
-export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, rollingRestart, replicaSigkill, hostileRecords, badInput, poisonRequests, acl, redisClusterFailover, replicasBeyondPartitions]
+export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, idempotentRetries, rollingRestart, replicaSigkill, hostileRecords, badInput, poisonRequests, acl, redisClusterFailover, replicasBeyondPartitions]
