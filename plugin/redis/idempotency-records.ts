@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FINGERPRINT_LENGTH } from '../idempotency.js'
 import type { Log } from '../log.js'
 import { isCluster, type RedisClient } from './client.js'
-import { nodeUnavailable, withoutCommand } from './pipeline.js'
+import { byNode, nodeUnavailable, pipelined, withoutCommand } from './pipeline.js'
 
 /** How soon an outcome held up by a cluster node that is down is tried again, and for how long. */
 const RETRY_MS = 200
@@ -68,6 +68,17 @@ end
 return 0
 `
 
+interface QueuedClaim {
+  ref: string
+  args: Array<string | number>
+  resolve: (result: unknown) => void
+  reject: (err: Error) => void
+}
+
+function completeOutcome (result: unknown): CompleteOutcome {
+  return result === 1 ? 'stored' : result === 2 ? 'duplicate' : 'stale'
+}
+
 interface Script {
   source: string
   sha: string
@@ -117,6 +128,8 @@ export class IdempotencyRecords {
   readonly #prefix: string
   readonly #ttl: number
   readonly #log: Log | undefined
+  /** Claims waiting for the pipeline of this turn of the event loop. */
+  #claims: QueuedClaim[] = []
 
   /** `client` is read at each use: the store connects it after constructing this. */
   constructor (client: () => RedisClient, prefix: string, ttl: number, log?: Log) {
@@ -139,35 +152,75 @@ export class IdempotencyRecords {
   async claim (ref: string, fingerprint: string, correlationId: string, until: number): Promise<Claim> {
     const now = Date.now()
     const ttl = Math.max(this.#ttl, until - now)
-    const [state, value] = await this.#run(SCRIPTS.claim, ref, [now, until, fingerprint, correlationId, ttl]) as [Claim['state'], string | undefined]
+    const [state, value] = await new Promise<unknown>((resolve, reject) => {
+      if (this.#claims.length === 0) setImmediate(() => { this.#sendClaims() })
+      this.#claims.push({ ref, args: [now, until, fingerprint, correlationId, ttl], resolve, reject })
+    }) as [Claim['state'], string | undefined]
     if (state === 'inProgress') return { state, until: Number(value) }
     if (state === 'done') return { state, stored: value! }
     return { state } as Claim
   }
 
   /**
-   * Stores outcomes in the records whose call they answer, for idempotencyTtl from now. Rejects when
-   * Redis refuses or is away (the consumed batch is then tried again). On a cluster, a record whose
-   * node is down holds up only its own outcome, tried again until its replica has taken over
-   * (RETRY_FOR_MS at most), and then left unstored rather than stall every reply behind it.
+   * The claims of one turn of the event loop (the calls of the HTTP requests read in it) go out as
+   * one pipeline, per node on a cluster: one write for many calls, as the producer coalesces their
+   * records. A claim the pipeline could not run (the script not loaded yet, a redirect) runs alone.
+   */
+  #sendClaims (): void {
+    const claims = this.#claims
+    this.#claims = []
+    const client = this.#client()
+    const keys = claims.map(({ ref }) => this.key(ref))
+    for (const group of byNode(client, keys)) {
+      pipelined(client, group.length, (target, j) => target.evalsha(SCRIPTS.claim.sha, 1, keys[group[j]], ...claims[group[j]].args)).then(results => {
+        results.forEach(([err, result], j) => {
+          const claim = claims[group[j]]
+          if (err === null) claim.resolve(result)
+          else this.#run(SCRIPTS.claim, claim.ref, claim.args).then(claim.resolve, claim.reject)
+        })
+      }, (err: unknown) => {
+        for (const i of group) claims[i].reject(withoutCommand(err))
+      })
+    }
+  }
+
+  /**
+   * Stores outcomes in the records whose call they answer, for idempotencyTtl from now: one
+   * pipeline (per node, on a cluster). Rejects when Redis refuses or is away (the consumed batch is
+   * then tried again). On a cluster, a record whose node is down holds up only its own outcome,
+   * tried again until its replica has taken over (RETRY_FOR_MS at most), and then left unstored
+   * rather than stall every reply behind it.
    */
   async complete (completions: Completion[]): Promise<CompleteOutcome[]> {
+    const client = this.#client()
+    const keys = completions.map(({ ref }) => this.key(ref))
+    const args = (i: number) => [completions[i].correlationId, completions[i].stored, this.#ttl]
+    const outcomes = new Array<CompleteOutcome>(completions.length)
+    await Promise.all(byNode(client, keys).map(async group => {
+      const results = await pipelined(client, group.length, (target, j) => target.evalsha(SCRIPTS.complete.sha, 1, keys[group[j]], ...args(group[j])))
+      await Promise.all(results.map(async ([err, result], j) => {
+        const i = group[j]
+        // Not loaded on that node yet (a restart, a promoted replica), or the node away: one by one.
+        outcomes[i] = err === null ? completeOutcome(result) : await this.#completeOne(completions[i].ref, args(i), completions[i].correlationId)
+      }))
+    })).catch((err: unknown) => { throw withoutCommand(err) })
+    return outcomes
+  }
+
+  async #completeOne (ref: string, args: Array<string | number>, correlationId: string): Promise<CompleteOutcome> {
     const giveUpAt = Date.now() + RETRY_FOR_MS
-    return await Promise.all(completions.map(async ({ ref, correlationId, stored }) => {
-      for (;;) {
-        try {
-          const result = await this.#run(SCRIPTS.complete, ref, [correlationId, stored, this.#ttl])
-          return result === 1 ? 'stored' : result === 2 ? 'duplicate' : 'stale'
-        } catch (err) {
-          if (!isCluster(this.#client()) || !nodeUnavailable(err as Error)) throw err
-          if (Date.now() >= giveUpAt) {
-            this.#log?.warn({ err, correlationId }, 'could not store the outcome of a call with an idempotency key: its Redis Cluster node stayed unavailable')
-            return 'unstored'
-          }
-          await sleep(RETRY_MS)
+    for (;;) {
+      try {
+        return completeOutcome(await this.#run(SCRIPTS.complete, ref, args))
+      } catch (err) {
+        if (!isCluster(this.#client()) || !nodeUnavailable(err as Error)) throw err
+        if (Date.now() >= giveUpAt) {
+          this.#log?.warn({ err, correlationId }, 'could not store the outcome of a call with an idempotency key: its Redis Cluster node stayed unavailable')
+          return 'unstored'
         }
+        await sleep(RETRY_MS)
       }
-    }))
+    }
   }
 
   /** Deletes the record of a call that certainly published nothing, so a retry proceeds at once. */
