@@ -21,7 +21,10 @@ export const errors = {
   NOT_AUTHORIZED: createError('FST_KAFKA_REPLY_NOT_AUTHORIZED', 'Not authorized: %s', 500),
   /** The reply topic does not exist and `createTopics` is off. */
   TOPIC_MISSING: createError('FST_KAFKA_REPLY_TOPIC_MISSING', 'Reply topic "%s" does not exist: create it, or set createTopics: true', 500),
-  /** No reply arrived before the call's deadline. */
+  /**
+   * No reply arrived before the call's deadline. Carries `deadline` (epoch ms) and `expiredAt`
+   * (epoch ms, when the plugin ended the call): how late its timer fired on a busy event loop.
+   */
   TIMEOUT: createError('FST_KAFKA_REPLY_TIMEOUT', 'No reply within %d ms', 504),
   /** The worker replied with an error; statusCode is 502, or the 4xx the worker set. */
   REMOTE_ERROR: createError('FST_KAFKA_REPLY_REMOTE_ERROR', 'The worker failed: %s', 502),

@@ -44,7 +44,7 @@ export class KafkaReply {
   readonly #options: ResolvedOptions
   readonly #log: Log
   readonly #stats = new StatsCounters()
-  readonly #pending = new PendingCalls(call => this.#onDeadline(call))
+  readonly #pending = new PendingCalls(call => this.#lastLook(call), call => this.#onDeadline(call))
   readonly #store: ReplyStore
   readonly #telemetry: CallTelemetry
   #state: State = 'new'
@@ -431,13 +431,18 @@ export class KafkaReply {
     this.#stats.add('outcomesStored', outcomes.filter(outcome => outcome === 'stored').length)
   }
 
-  /** The deadline passed: look in the store once more (a lost notification), then answer 504. */
+  /** Shortly before the deadline: look in the store once more (a notification may have been lost). */
+  #lastLook (call: PendingCall): void {
+    this.#store.lastLook(call.correlation).then(arrival => {
+      if (arrival !== undefined) this.#arrived(arrival)
+    })
+  }
+
+  /** The deadline passed: 504 at once. The error says when, for a caller that measures how late it came. */
   #onDeadline (call: PendingCall): void {
     const { correlation } = call
-    this.#store.lastLook(correlation).then(arrival => {
-      if (arrival !== undefined && this.#arrived(arrival)) return
-      if (this.#pending.fail(correlation.id, new errors.TIMEOUT(call.timeout))) this.#stats.add('timeouts')
-    })
+    const error = Object.assign(new errors.TIMEOUT(call.timeout), { deadline: correlation.deadline, expiredAt: Date.now() })
+    if (this.#pending.fail(correlation.id, error)) this.#stats.add('timeouts')
   }
 
   /** A reply the store found for a call of this instance: settles the call; false when none took it. */

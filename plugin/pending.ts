@@ -11,18 +11,26 @@ export interface PendingCall {
 interface Entry extends PendingCall {
   resolve: (settled: Settled) => void
   reject: (error: Error) => void
+  /** Fires first for the last look, then at the deadline. */
   timer: NodeJS.Timeout
 }
 
+/** How long before its deadline a call's store gets its last look, at most (and a tenth of its timeout at most). */
+export const LAST_LOOK_LEAD_MS = 100
+
 /**
  * The calls this instance waits for, by correlation id. Each call settles exactly once: by its
- * reply, by an error, or when its deadline passes (the owner's onDeadline decides how).
+ * reply, by an error, or when its deadline passes. Shortly before the deadline the owner's
+ * `onLastLook` runs (a look in the store for a reply whose notification was lost), so that at the
+ * deadline itself `onDeadline` can answer at once, with no I/O between the deadline and the 504.
  */
 export class PendingCalls {
   readonly #entries = new Map<string, Entry>()
+  readonly #onLastLook: (call: PendingCall) => void
   readonly #onDeadline: (call: PendingCall) => void
 
-  constructor (onDeadline: (call: PendingCall) => void) {
+  constructor (onLastLook: (call: PendingCall) => void, onDeadline: (call: PendingCall) => void) {
+    this.#onLastLook = onLastLook
     this.#onDeadline = onDeadline
   }
 
@@ -37,12 +45,19 @@ export class PendingCalls {
   /** Registers a call; the promise settles through settle() or fail(). */
   add (correlation: Correlation, timeout: number): Promise<Settled> {
     return new Promise((resolve, reject) => {
-      const call = { correlation, timeout, startedAt: Date.now() }
-      const delay = Math.max(0, correlation.deadline - call.startedAt)
-      const timer = setTimeout(() => this.#onDeadline(call), delay)
-      timer.unref()
-      this.#entries.set(correlation.id, { ...call, resolve, reject, timer })
+      const startedAt = Date.now()
+      const lead = Math.min(LAST_LOOK_LEAD_MS, Math.floor(timeout / 10))
+      const entry: Entry = { correlation, timeout, startedAt, resolve, reject, timer: undefined as unknown as NodeJS.Timeout }
+      entry.timer = setTimeout(() => this.#lastLook(entry), Math.max(0, correlation.deadline - lead - startedAt))
+      entry.timer.unref()
+      this.#entries.set(correlation.id, entry)
     })
+  }
+
+  #lastLook (entry: Entry): void {
+    entry.timer = setTimeout(() => this.#onDeadline(entry), Math.max(0, entry.correlation.deadline - Date.now()))
+    entry.timer.unref()
+    this.#onLastLook(entry)
   }
 
   /** Resolves a call with its reply; false when no such call waits. */
