@@ -1,6 +1,8 @@
 import t from 'tap'
 import type { KafkaReplyStats, ReplyRoute } from '../plugin/index.js'
-import { freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { Redis } from 'ioredis'
+import { consumerAndCaller, freshTopics, keysUnder, redisClient, startInstances, startWorker } from './helpers/kafka-reply.js'
+import { privateRedis } from './helpers/private-redis.js'
 import { waitFor } from './helpers/wait.js'
 
 const square = (payload: unknown) => {
@@ -84,4 +86,22 @@ t.test('affinity: each instance asks for replies on a partition it consumes, so 
   t.ok(responses.every((res, n) => res.statusCode === 200 && res.json().square === n * n), 'every call got its own reply')
   t.same(apps.map(app => app.kafkaReply.stats().resolvedLocal), [20, 20], 'every reply was consumed by its waiting instance')
   t.same(apps.map(app => app.kafkaReply.stats().resolvedViaRedis), [0, 0])
+})
+
+t.test('notifications lost: the last look before each deadline finds the replies, and the calls end with them, not with 504', async t => {
+  const names = await freshTopics(1)
+  const redis = await privateRedis(t)
+  const admin = new Redis(redis.url)
+  t.teardown(() => { admin.disconnect() })
+  await admin.config('SET', 'notify-keyspace-events', 'K$')
+  const { consumer, caller } = await consumerAndCaller(t, names, [{ redis: redis.url, affinity: false }, { redis: redis.url, affinity: false }])
+  await startWorker(t, names, square)
+  // From here on Redis publishes no keyspace event: every hand-over is silent.
+  await admin.config('SET', 'notify-keyspace-events', '')
+
+  const responses = await Promise.all(Array.from({ length: 20 }, (_, n) => caller.inject({ method: 'POST', url: '/call?timeout=1000', payload: { n } })))
+  t.same(responses.map(res => res.statusCode), responses.map(() => 200), 'every call answered')
+  t.same(responses.map(res => res.json().square), responses.map((_, n) => n * n))
+  t.match(caller.kafkaReply.stats(), { resolvedByLastLook: 20, resolvedByNotification: 0, timeouts: 0 }, 'each found by its last look, before its deadline')
+  t.equal(consumer.kafkaReply.stats().handedOver, 20)
 })

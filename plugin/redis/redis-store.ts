@@ -49,6 +49,8 @@ export class RedisReplyStore implements ReplyStore {
   #subscriber: Subscriber | undefined
   /** Reply keys announced by keyspace events, to be taken in one pipeline. */
   #toTake: Array<{ id: string, key: string }> = []
+  /** Calls near their deadline, to look up in one pipeline. */
+  #toLook: Array<{ correlation: Correlation, resolve: (arrival: Arrival | undefined) => void }> = []
 
   constructor (settings: StoreSettings, pending: PendingView, stats: StatsCounters, log: Log) {
     this.#settings = settings
@@ -164,15 +166,35 @@ export class RedisReplyStore implements ReplyStore {
     }))
   }
 
+  /**
+   * The last looks of one turn of the event loop (the calls whose timers fired together) go out as
+   * one pipeline of GETDELs: under a worker outage every call comes to its last look.
+   */
   async lastLook (correlation: Correlation): Promise<Arrival | undefined> {
     const redis = this.#client
     if (redis === undefined || redis.status !== 'ready' || !this.#pending.has(correlation.id)) return undefined
-    try {
-      const stored = await withDeadline(redis.getdel(this.#keys.reply(correlation)), LAST_LOOK_TIMEOUT, () => null)
-      return stored === null ? undefined : this.#arrival(correlation.id, stored, 'lastLook')
-    } catch {
-      return undefined
-    }
+    return await new Promise<Arrival | undefined>(resolve => {
+      if (this.#toLook.length === 0) setImmediate(() => { this.#look() })
+      this.#toLook.push({ correlation, resolve })
+    })
+  }
+
+  #look (): void {
+    const looking = this.#toLook
+    this.#toLook = []
+    const calls = looking.filter(({ correlation, resolve }) => {
+      if (this.#pending.has(correlation.id)) return true
+      resolve(undefined)
+      return false
+    })
+    if (calls.length === 0) return
+    const taking = pipelined(this.#command, calls.length, (target, i) => target.getdel(this.#keys.reply(calls[i].correlation)))
+    withDeadline(taking, LAST_LOOK_TIMEOUT, () => []).then(results => {
+      calls.forEach(({ correlation, resolve }, i) => {
+        const [err, stored] = results[i] ?? [null, null]
+        resolve(err === null && stored !== null ? this.#arrival(correlation.id, stored as string, 'lastLook') : undefined)
+      })
+    }, () => { for (const { resolve } of calls) resolve(undefined) })
   }
 
   /** Closes the subscriber, and the client when the store created it. */
