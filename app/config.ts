@@ -3,6 +3,16 @@ import type { KafkaLibrary } from '../plugin/index.js'
 import { QUOTES_TOPIC } from '../worker/contract.js'
 import { list, readEnv } from '../common/env.js'
 
+/**
+ * MAX_EVENT_LOOP_DELAY_MS when unset: a hundredth of the deadline, at least 10 ms. Measured (see
+ * docs/operating.md, "Shedding load"): a replica whose mean delay over a second reaches about a
+ * hundredth of its deadline ends its 504s up to a tenth of the deadline late (p99), while one that
+ * answers at full throughput reads 2 to 7 ms.
+ */
+export function defaultMaxEventLoopDelayMs (timeoutMs: number): number {
+  return Math.max(10, Math.round(timeoutMs / 100))
+}
+
 const Env = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 3000 }),
   HOST: Type.String({ default: '127.0.0.1' }),
@@ -27,7 +37,13 @@ const Env = Type.Object({
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
   TRACE_FILE: Type.Optional(Type.String({ minLength: 1 })),
   MAX_REQUEST_BYTES: Type.Optional(Type.Integer({ minimum: 1 })),
-  RELAY_ROUTE: Type.Boolean({ default: false })
+  RELAY_ROUTE: Type.Boolean({ default: false }),
+  /** @fastify/under-pressure's thresholds (0 turns one off) and how often it samples the event loop. */
+  MAX_EVENT_LOOP_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0 })),
+  MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  EVENT_LOOP_SAMPLE_MS: Type.Integer({ minimum: 10, default: 1000 }),
+  /** Connections the kernel queues for the replica to accept (listen's backlog; the kernel caps it at net.core.somaxconn). */
+  LISTEN_BACKLOG: Type.Integer({ minimum: 1, default: 4096 })
 })
 
 /** Everything the quotes API reads from its environment. */
@@ -70,6 +86,22 @@ export interface AppConfig {
   maxRequestBytes: number | undefined
   /** Serve POST /relay/:topic (see routes/relay.ts): off unless RELAY_ROUTE=true. */
   relayRoute: boolean
+  /**
+   * New calls get 503 with Retry-After while the event loop's mean delay over the last sample
+   * exceeds this, ms (@fastify/under-pressure's maxEventLoopDelay); 0: never. Unset: a hundredth
+   * of `timeoutMs`, at least 10 (defaultMaxEventLoopDelayMs).
+   */
+  maxEventLoopDelayMs: number
+  /** The same when the event loop was busy more than this share of the last sample (0 to 1); 0 (the default): never. */
+  maxEventLoopUtilization: number
+  /** How often the event loop is sampled for both, ms: how soon shedding starts and stops. */
+  eventLoopSampleMs: number
+  /**
+   * Connections the kernel queues until the replica accepts them (default 4096; Node's is 511).
+   * When a burst of new connections fills the queue, the kernel drops their SYNs and clients send
+   * them again 1 s, then 3 s later: measured in the fault suite as 504s seconds late.
+   */
+  listenBacklog: number
 }
 
 /** The API's configuration from `env`; defaults match the local stack (`npm run stack:up`). */
@@ -97,6 +129,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): AppConfig {
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     traceFile: e.TRACE_FILE,
     maxRequestBytes: e.MAX_REQUEST_BYTES,
-    relayRoute: e.RELAY_ROUTE
+    relayRoute: e.RELAY_ROUTE,
+    maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS ?? defaultMaxEventLoopDelayMs(e.REPLY_TIMEOUT_MS),
+    maxEventLoopUtilization: e.MAX_EVENT_LOOP_UTILIZATION,
+    eventLoopSampleMs: e.EVENT_LOOP_SAMPLE_MS,
+    listenBacklog: e.LISTEN_BACKLOG
   }
 }

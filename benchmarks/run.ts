@@ -16,9 +16,10 @@ import { startChild } from '../app/demo/children.js'
 import { RedisServer } from '../faults/lib/redis-server.js'
 import { BODY, httpLoad, percentileMs, type LoadResult } from './lib/load.js'
 import { brokerPid, cpuSeconds, machineBusySeconds, ownCpuSeconds, redisCommands, redisPid } from './lib/measure.js'
-import { openLoad } from './lib/open-loop.js'
-import { writeResults, type OpenLoopBlock, type OpenLoopRun, type RunFigures, type ScenarioResult } from './lib/report.js'
-import { aggregate, aggregateOpenLoop } from './lib/stats.js'
+import { openAgent, openLoad } from './lib/open-loop.js'
+import { writeResults, type OpenLoopBlock, type OpenLoopRun, type OutageFigures, type OutageRun, type RunFigures, type ScenarioResult } from './lib/report.js'
+import { aggregate, aggregateOpenLoop, aggregateOutage } from './lib/stats.js'
+import { eventLoopFigures } from './lib/event-loop.js'
 import { keyCosts } from './lib/key-cost.js'
 import { checkTargets } from './lib/targets.js'
 import { scenarios } from './scenarios/index.js'
@@ -59,6 +60,8 @@ if (platformaticProblem !== undefined) console.log(`  the -platformatic scenario
 let openRate = args.rate === undefined ? undefined : positive('rate', args.rate)
 let openBasis = 'set with --rate'
 const OPEN_LOOP_SHARE = 0.5
+/** The worker-outage scenarios' rate and where it came from, fixed the first time one runs (see measureOutage). */
+let outageRate: { ratePerS: number, basis: string } | undefined
 const cores = cpus().length
 
 function positive (name: string, value: string | undefined): number {
@@ -176,7 +179,7 @@ async function measure (scenario: Scenario, roundNo: number): Promise<{ figures:
       `CPU-s ${Object.entries(cpu).map(([role, s]) => `${role} ${s}`).join(', ')}, load generator ${loadGeneratorCpuSeconds}`)
 
     if (scenario.name === 'plugin-redis' && openRate === undefined) {
-      openRate = Math.max(50, Math.round((figures.requestsPerSec * OPEN_LOOP_SHARE) / 50) * 50)
+      openRate = shareOf(figures.requestsPerSec)
       openBasis = `half of plugin-redis's ${Math.round(figures.requestsPerSec)} req/s in round 1, rounded to 50`
     }
     const open = scenario.openLoop === true && openRate !== undefined && running.targets !== undefined
@@ -225,6 +228,96 @@ async function measureOpenLoop (targets: string[], rate: number, pids: Record<st
   return open
 }
 
+/** The open loop's share of a closed loop's req/s, rounded to 50. */
+function shareOf (requestsPerSec: number): number {
+  return Math.max(50, Math.round((requestsPerSec * OPEN_LOOP_SHARE) / 50) * 50)
+}
+
+/**
+ * A worker-outage scenario: the worker stopped, calls sent on schedule at the open loop's rate
+ * (--rate, or half of plugin-redis's req/s when it ran first; otherwise half of what this
+ * scenario's replica answers in a closed loop while the worker is still up), each due to end 504
+ * at its deadline. Counts every ending, takes how late each 504 came as the generator saw it, and
+ * what each process (CPU) and each replica's event loop did meanwhile.
+ */
+async function measureOutage (scenario: Scenario, { timeoutMs }: { timeoutMs: number }, roundNo: number): Promise<OutageRun> {
+  console.log(`\n${scenario.name}${repeat > 1 ? ` (round ${roundNo} of ${repeat})` : ''}: ${scenario.description}`)
+  const loadAverage = round2(loadavg()[0])
+  const running = await scenario.start(ctx)
+  try {
+    const targets = running.targets!
+    if (outageRate === undefined && openRate !== undefined) outageRate = { ratePerS: openRate, basis: openBasis }
+    if (outageRate === undefined) {
+      await load(running, warmupS)
+      await sleep(500)
+      const capacity = await load(running, durationS)
+      const perS = capacity.latenciesUs.length / capacity.durationS
+      outageRate = { ratePerS: shareOf(perS), basis: `half of the ${Math.round(perS)} req/s its replica answered in round 1 with the worker up, ${connections} connections, rounded to 50` }
+      console.log(`  with the worker up: ${Math.round(perS)} req/s (${connections} connections)`)
+    }
+    const rate = outageRate.ratePerS
+    await running.stopWorker!()
+    const alive = running.processes.filter(p => p.process.exitCode === null && p.process.signalCode === null)
+    const pids: Record<string, number | undefined> = Object.fromEntries(alive.map(p => [p.name, p.process.pid]))
+    pids.broker = brokerPid(kafkaBrokers)
+    pids.redis = await redisPid(redis)
+    // The warm-up opens the connections the measured run goes on: a burst of new ones, accepted by a
+    // busy replica, would overflow its listen backlog, and the calls whose handshake was dropped
+    // would reach it a second or more late, which its deadline does not count and the generator does.
+    const agent = openAgent()
+    await openLoad(targets, rate, warmupS, { agent }) // the 504's path warmed up too
+    await sleep(500)
+    await Promise.all([running.eventLoop?.(), running.deadlines?.()]) // the replicas' readings start with the measured window
+    const commandsBefore = await redisCommands(redis)
+    const { result, cpu, loadGeneratorCpuSeconds, otherCpuShare } = await cpuWindow(pids, () => openLoad(targets, rate, durationS, { stamp: true, agent }))
+    agent.destroy()
+    const commandsAfter = await redisCommands(redis)
+    const readings = await running.eventLoop?.() ?? {}
+    const ended = await running.deadlines?.() ?? {}
+
+    const late = sortedUs((result.otherLatenciesUs[504] ?? []).map(us => us - timeoutMs * 1000))
+    const others: Record<string, number> = {}
+    if (result.latenciesUs.length > 0) others['2xx'] = result.latenciesUs.length
+    for (const [status, list] of Object.entries(result.otherLatenciesUs)) if (status !== '504') others[status] = list.length
+    if (result.errors > 0) others.error = result.errors
+    const lag = sortedUs(result.lagUs)
+    const outage: OutageRun = {
+      round: roundNo,
+      sent: result.sent,
+      timeouts: late.length,
+      lateMs: { min: percentileMs(late, 0), p50: percentileMs(late, 50), p99: percentileMs(late, 99), max: percentileMs(late, 100) },
+      lateBeyondTenth: late.filter(us => us > timeoutMs * 100).length,
+      others,
+      lagMs: { p50: percentileMs(lag, 50), p99: percentileMs(lag, 99) },
+      connectionsOpened: result.connectionsOpened,
+      cpuSeconds: cpu,
+      loadGeneratorCpuSeconds,
+      otherCpuShare,
+      redisCommandsPerRequest: round((commandsAfter - commandsBefore) / Math.max(1, result.sent), 3),
+      eventLoop: Object.fromEntries(Object.entries(readings).map(([app, reading]) => [app, eventLoopFigures(reading)])),
+      replicaLateMs: Object.fromEntries(Object.entries(ended).filter(([, d]) => d.count > 0).map(([app, d]) => [app, { timer: d.timerLateMs, written: d.writtenLateMs, inbound: d.inboundMs }])),
+      loadAverage
+    }
+    const { lateMs: l } = outage
+    console.log(`  worker stopped, open loop at ${rate} req/s, ${timeoutMs} ms deadline: ${outage.sent} sent, ${outage.timeouts} 504s ` +
+      `late by min ${l.min} ms, p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${outage.lateBeyondTenth} over ${timeoutMs / 10} ms); ` +
+      `other endings ${JSON.stringify(others)}; generator lag p99 ${outage.lagMs.p99} ms, ${outage.connectionsOpened} connections opened; ${outage.redisCommandsPerRequest} Redis cmds per call; ` +
+      `others used ${Math.round(otherCpuShare * 100)}% of the machine, load average ${loadAverage}; ` +
+      `CPU-s ${Object.entries(cpu).map(([role, s]) => `${role} ${s}`).join(', ')}, load generator ${loadGeneratorCpuSeconds}`)
+    for (const [app, { timer, written, inbound }] of Object.entries(outage.replicaLateMs)) {
+      console.log(`  ${app} ended its 504s late by p50 ${timer.p50} ms, p99 ${timer.p99} ms, max ${timer.max} ms, and wrote them late by p50 ${written.p50} ms, p99 ${written.p99} ms, max ${written.max} ms; ` +
+        `their calls reached it p50 ${inbound.p50} ms, p99 ${inbound.p99} ms, max ${inbound.max} ms after the generator sent them`)
+    }
+    for (const [app, e] of Object.entries(outage.eventLoop)) {
+      console.log(`  ${app} event loop: delay p50 ${e.delayMs.p50} ms, p99 ${e.delayMs.p99} ms, max ${e.delayMs.max} ms, utilization ${e.utilization}; ` +
+        `per second (as under-pressure reads it): mean delay ${e.perSecond?.delayMs.join(' ')} ms, utilization ${e.perSecond?.utilization.join(' ')}`)
+    }
+    return outage
+  } finally {
+    await running.stop()
+  }
+}
+
 function sortedUs (values: number[]): number[] {
   return Array.from(Float64Array.from(values).sort())
 }
@@ -239,6 +332,7 @@ function round (n: number, digits: number): number {
 
 const runs = new Map<string, RunFigures[]>(chosen.map(s => [s.name, []]))
 const openRuns = new Map<string, OpenLoopRun[]>()
+const outageRuns = new Map<string, OutageRun[]>()
 /** Runs that failed (a server that did not start in time on a busy machine, say): left out of the medians. */
 const failed: Array<{ scenario: string, round: number, error: string }> = []
 const info = await redis.info('server')
@@ -252,6 +346,15 @@ function report (rounds: number) {
   const openLoop: OpenLoopBlock | undefined = openRate === undefined || openRuns.size === 0
     ? undefined
     : { ratePerS: openRate, basis: openBasis, durationS, warmupS, scenarios: [...openRuns].map(([name, list]) => aggregateOpenLoop(name, list)) }
+  const workerOutage: OutageFigures[] = chosen.filter(s => (outageRuns.get(s.name)?.length ?? 0) > 0).map(s => aggregateOutage({
+    name: s.name,
+    description: s.description,
+    ratePerS: outageRate!.ratePerS,
+    basis: outageRate!.basis,
+    timeoutMs: s.workerOutage!.timeoutMs,
+    durationS,
+    warmupS
+  }, outageRuns.get(s.name)!))
   const targets = checkTargets(results)
   const costs = keyCosts(results)
   const cpu = cpus()
@@ -269,17 +372,22 @@ function report (rounds: number) {
     config: { connections, pipelining: 1, durationS, warmupS, unloadedS, repeat: rounds, ...(rounds < repeat ? { repeatAsked: repeat } : {}), body: BODY, worker: 'responder, no work', quick },
     scenarios: results,
     ...(openLoop === undefined ? {} : { openLoop }),
+    ...(workerOutage.length === 0 ? {} : { workerOutage }),
     targets,
     ...(costs.length === 0 ? {} : { keyCosts: costs }),
     ...(failed.length === 0 ? {} : { failed })
   })
-  return { results, openLoop, targets, costs }
+  return { results, openLoop, workerOutage, targets, costs }
 }
 
 try {
   for (let r = 1; r <= repeat; r++) {
     for (const scenario of chosen) {
       try {
+        if (scenario.workerOutage !== undefined) {
+          outageRuns.set(scenario.name, [...outageRuns.get(scenario.name) ?? [], await measureOutage(scenario, scenario.workerOutage, r)])
+          continue
+        }
         const { figures, open } = await measure(scenario, r)
         runs.get(scenario.name)!.push(figures)
         if (open !== undefined) openRuns.set(scenario.name, [...openRuns.get(scenario.name) ?? [], open])
@@ -295,14 +403,15 @@ try {
   redis.disconnect()
   await redisServer.kill()
 }
-const { results, openLoop, targets, costs } = report(repeat)
+const { results, openLoop, workerOutage, targets, costs } = report(repeat)
 const loadAfter = loadavg().map(round2)
-if (openLoop === undefined) console.log('\nNo open loop: it needs plugin-redis in the run, or --rate.')
+if (openLoop === undefined && chosen.some(s => s.openLoop === true)) console.log('\nNo open loop: it needs plugin-redis in the run, or --rate.')
 
 if (repeat > 1) {
   console.log(`\nMedians of ${repeat} runs:`)
   for (const s of results) console.log(`  ${s.name}: ${Math.round(s.requestsPerSec)} req/s, p50 ${s.latency.p50} ms, p99 ${s.latency.p99} ms, 1 connection p50 ${s.latencyUnloaded.p50} ms`)
   for (const s of openLoop?.scenarios ?? []) console.log(`  ${s.name}, open loop at ${openLoop!.ratePerS} req/s: p50 ${s.latency.p50} ms, p99 ${s.latency.p99} ms`)
+  for (const o of workerOutage) console.log(`  ${o.name} at ${o.ratePerS} req/s: ${o.timeouts} 504s late by p50 ${o.lateMs.p50} ms, p99 ${o.lateMs.p99} ms, max ${o.lateMs.max} ms`)
 }
 console.log(`\nLoad average: ${loadBefore.join(', ')} before, ${loadAfter.join(', ')} after`)
 console.log(`\nTargets (ratios within this run${repeat > 1 ? ', on the medians' : ''}):`)

@@ -72,11 +72,67 @@ export interface OpenLoopBlock {
   scenarios: OpenLoopFigures[]
 }
 
+/** A process's event loop over a measured window (see EventLoopMonitor). */
+export interface EventLoopFigures {
+  /** How late the loop's turns came, ms. */
+  delayMs: { p50: number, p99: number, max: number }
+  /** Share of the window the loop was busy. */
+  utilization: number
+  /** The highest of @fastify/under-pressure's readings, one a second: mean delay (ms) and utilization. */
+  underPressureMax: { delayMs: number, utilization: number }
+}
+
+/** How late, ms. */
+export type LateMs = { p50: number, p99: number, max: number }
+
+/** One run of a worker-outage scenario: open-loop calls while the worker is stopped, each due to end 504. */
+export interface OutageRun {
+  round: number
+  sent: number
+  /** Calls answered 504. */
+  timeouts: number
+  /** How late the 504s came, as the load generator measured them: latency from the send less the deadline, ms. */
+  lateMs: { min: number, p50: number, p99: number, max: number }
+  /** 504s that came more than a tenth of the deadline late. */
+  lateBeyondTenth: number
+  /** Every other ending, by HTTP status, and `error` for calls that got no answer. */
+  others: Record<string, number>
+  /** How late the generator sent calls against the schedule. */
+  lagMs: { p50: number, p99: number }
+  /** Connections the measured calls opened; the others went on the warm-up's. */
+  connectionsOpened: number
+  /** CPU seconds of each process over the measured window (the worker is stopped). */
+  cpuSeconds: Record<string, number>
+  loadGeneratorCpuSeconds: number
+  otherCpuShare: number
+  redisCommandsPerRequest: number
+  /** Each app process's event loop over the measured window; a run keeps the per-second readings too. */
+  eventLoop: Record<string, EventLoopFigures & { perSecond?: { delayMs: number[], utilization: number[] } }>
+  /** How late each app process ended its 504s, as it saw them itself (processes that ended none are left out). */
+  replicaLateMs: Record<string, { timer: LateMs, written: LateMs, inbound: LateMs }>
+  loadAverage: number
+}
+
+/** A worker-outage scenario's figures: medians over the runs, counts totalled. */
+export interface OutageFigures extends Omit<OutageRun, 'round' | 'loadAverage'> {
+  name: string
+  description: string
+  ratePerS: number
+  /** Where the rate came from. */
+  basis: string
+  timeoutMs: number
+  durationS: number
+  warmupS: number
+  runs: OutageRun[]
+}
+
 export interface Results {
   machine: Record<string, unknown>
   config: Record<string, unknown>
   scenarios: ScenarioResult[]
   openLoop?: OpenLoopBlock
+  /** Scenarios measured while the worker is stopped. */
+  workerOutage?: OutageFigures[]
   targets?: TargetCheck[]
   /** Each `-idempotent` scenario against its twin without keys, when both ran. */
   keyCosts?: KeyCost[]
@@ -96,25 +152,28 @@ const fixed = (n: number, digits = 2) => Number.isFinite(n) ? n.toFixed(digits) 
 const percent = (share: number) => Number.isFinite(share) ? `${Math.round(share * 100)}%` : '-'
 
 /** The tables the README includes: closed loop, open loop and the targets. */
-export function markdownTable ({ scenarios, config, machine, openLoop, targets, keyCosts, failed }: Results): string {
+export function markdownTable ({ scenarios, config, machine, openLoop, workerOutage, targets, keyCosts, failed }: Results): string {
   const repeat = Number(config.repeat ?? 1)
   const load = machine.loadAverage as { before: number[], after: number[] } | undefined
   const rows = scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p97_5)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${Math.round(s.requestsPerCpuSecond)} | ${fixed(s.redisCommandsPerRequest)} | ${fixed(s.latencyUnloaded.p50)} | ${fixed(s.latencyUnloaded.p99)} | ${percent(s.otherCpuShare)} |`)
-  const lines = [
-    `${config.connections} connections, pipelining 1, ${config.durationS} s measured after a ${config.warmupS} s warm-up; then ${config.unloadedS} s with 1 connection ` +
-      '(the 1 conn columns). ' +
-      (repeat > 1
-        ? `Every scenario ran ${repeat} times, the rounds interleaved (all scenarios, then all again); each figure is the median of the ${repeat} runs, errors are totals. `
-        : 'One scenario after the other, one run each. ') +
-      'req per CPU-s counts every process of the scenario: app replicas, worker, broker, Redis (not the load generator). ' +
-      'other CPU: the share of the machine\'s CPU (all cores) that processes outside the benchmark used meanwhile.' +
-      (load === undefined ? '' : ` Load average (1, 5, 15 min): ${load.before.map(n => n.toFixed(2)).join(', ')} before the run, ${load.after.map(n => n.toFixed(2)).join(', ')} after.`),
-    '',
-    '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | max ms | errors + timeouts | non-2xx | req per CPU-s | Redis cmds per req | 1 conn p50 ms | 1 conn p99 ms | other CPU |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    ''
-  ]
+  const lines: string[] = []
+  if (scenarios.length > 0) {
+    lines.push(
+      `${config.connections} connections, pipelining 1, ${config.durationS} s measured after a ${config.warmupS} s warm-up; then ${config.unloadedS} s with 1 connection ` +
+        '(the 1 conn columns). ' +
+        (repeat > 1
+          ? `Every scenario ran ${repeat} times, the rounds interleaved (all scenarios, then all again); each figure is the median of the ${repeat} runs, errors are totals. `
+          : 'One scenario after the other, one run each. ') +
+        'req per CPU-s counts every process of the scenario: app replicas, worker, broker, Redis (not the load generator). ' +
+        'other CPU: the share of the machine\'s CPU (all cores) that processes outside the benchmark used meanwhile.' +
+        (load === undefined ? '' : ` Load average (1, 5, 15 min): ${load.before.map(n => n.toFixed(2)).join(', ')} before the run, ${load.after.map(n => n.toFixed(2)).join(', ')} after.`),
+      '',
+      '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | max ms | errors + timeouts | non-2xx | req per CPU-s | Redis cmds per req | 1 conn p50 ms | 1 conn p99 ms | other CPU |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rows,
+      ''
+    )
+  }
   if (openLoop !== undefined && openLoop.scenarios.length > 0) {
     lines.push(
       `Open loop: ${openLoop.ratePerS} calls per second (${openLoop.basis}) sent on schedule whether or not earlier calls were answered, ` +
@@ -126,6 +185,7 @@ export function markdownTable ({ scenarios, config, machine, openLoop, targets, 
       ''
     )
   }
+  for (const o of workerOutage ?? []) lines.push(...outageLines(o))
   if (keyCosts !== undefined && keyCosts.length > 0) {
     lines.push(
       'What an idempotency key on every call costs: each `-idempotent` scenario over its twin without keys, in this run (a ratio above 1 is more of it).',
@@ -151,6 +211,37 @@ export function markdownTable ({ scenarios, config, machine, openLoop, targets, 
     )
   }
   return lines.join('\n')
+}
+
+const late = (l: LateMs | undefined) => l === undefined ? '-' : `${fixed(l.p50, 0)} / ${fixed(l.p99, 0)} / ${fixed(l.max, 0)}`
+
+/** A worker-outage scenario: what was measured, how late the 504s came, and what each process did meanwhile. */
+function outageLines (o: OutageFigures): string[] {
+  const others = Object.entries(o.others).map(([status, n]) => `${n} ${status === 'error' ? 'without an answer' : status}`).join(', ')
+  const apps = Object.entries(o.eventLoop)
+  return [
+    `Worker outage (\`${o.name}\`): the worker stopped, ${o.ratePerS} calls per second (${o.basis}) sent on schedule with a ${o.timeoutMs} ms deadline, ` +
+      `${o.durationS} s measured after ${o.warmupS} s at the same rate, on the warm-up's connections; every call should end 504 at its deadline. ` +
+      'Late: the 504\'s latency as the load generator measured it, from the call\'s send, less the deadline.' +
+      (o.runs.length > 1 ? ` Medians of ${o.runs.length} runs, counts totalled.` : '') +
+      ` Load average when it started: ${o.runs.map(r => r.loadAverage.toFixed(2)).join(', ')}.`,
+    '',
+    `| scenario | sent | 504s | late min ms | late p50 ms | late p99 ms | late max ms | 504s over ${o.timeoutMs / 10} ms late | other endings | generator lag p99 ms | connections opened | Redis cmds per call | other CPU |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
+    `| \`${o.name}\` | ${o.sent} | ${o.timeouts} | ${fixed(o.lateMs.min)} | ${fixed(o.lateMs.p50)} | ${fixed(o.lateMs.p99)} | ${fixed(o.lateMs.max)} | ${o.lateBeyondTenth} | ${others === '' ? 'none' : others} | ` +
+      `${fixed(o.lagMs.p99)} | ${o.connectionsOpened} | ${fixed(o.redisCommandsPerRequest)} | ${percent(o.otherCpuShare)} |`,
+    '',
+    `Meanwhile, CPU seconds per process: ${Object.entries(o.cpuSeconds).map(([role, cpu]) => `${role} ${fixed(cpu)}`).join(', ')}, load generator ${fixed(o.loadGeneratorCpuSeconds)}. ` +
+      'Each app process: how late, after the deadline, it ended its 504s (its timer fired) and wrote them, and how long after the generator sent them ' +
+      'their calls reached it (the way in, which its deadline does not count), p50 / p99 / max; ' +
+      'how late its event loop\'s turns came (10 ms samples); its utilization; and the highest of the per-second readings @fastify/under-pressure takes (mean delay, utilization).',
+    '',
+    '| process | 504 timer late ms | 504 written late ms | way in ms | loop delay p50 ms | loop delay p99 ms | loop delay max ms | utilization | per-second mean delay, max ms | per-second utilization, max |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...apps.map(([name, e]) => `| ${name} | ${late(o.replicaLateMs[name]?.timer)} | ${late(o.replicaLateMs[name]?.written)} | ${late(o.replicaLateMs[name]?.inbound)} | ${fixed(e.delayMs.p50)} | ${fixed(e.delayMs.p99)} | ${fixed(e.delayMs.max)} | ` +
+      `${fixed(e.utilization)} | ${fixed(e.underPressureMax.delayMs)} | ${fixed(e.underPressureMax.utilization)} |`),
+    ''
+  ]
 }
 
 const COLORS = { rps: '#4e79a7', p50: '#59a14f', p97_5: '#f28e2b', p99: '#e15759' }

@@ -1,4 +1,4 @@
-import type { OpenLoopFigures, RunFigures, ScenarioResult } from './report.js'
+import type { EventLoopFigures, OpenLoopFigures, OutageFigures, OutageRun, RunFigures, ScenarioResult } from './report.js'
 
 /** The median of the values (the mean of the two middle ones when there is an even number). */
 export function median (values: number[]): number {
@@ -53,6 +53,41 @@ export function aggregateOpenLoop (name: string, runs: OpenLoopFigures['runs']):
     errors: sum(runs.map(r => r.errors)),
     non2xx: sum(runs.map(r => r.non2xx)),
     otherCpuShare: median(runs.map(r => r.otherCpuShare)),
+    runs
+  }
+}
+
+/** A worker-outage scenario over its runs: medians (each process's event loop field by field), and the totals of the counts. */
+export function aggregateOutage (about: Omit<OutageFigures, keyof Omit<OutageRun, 'round' | 'loadAverage'> | 'runs'>, runs: OutageRun[]): OutageFigures {
+  const statuses = [...new Set(runs.flatMap(r => Object.keys(r.others)))]
+  const apps = [...new Set(runs.flatMap(r => Object.keys(r.eventLoop)))]
+  const eventLoop = (app: string): EventLoopFigures => {
+    const of = runs.flatMap(r => r.eventLoop[app] === undefined ? [] : [r.eventLoop[app]])
+    return {
+      delayMs: medianOf(of.map(e => e.delayMs)),
+      utilization: median(of.map(e => e.utilization)),
+      underPressureMax: medianOf(of.map(e => e.underPressureMax))
+    }
+  }
+  const replicaLate = (app: string) => {
+    const of = runs.flatMap(r => r.replicaLateMs[app] === undefined ? [] : [r.replicaLateMs[app]])
+    return { timer: medianOf(of.map(l => l.timer)), written: medianOf(of.map(l => l.written)), inbound: medianOf(of.map(l => l.inbound)) }
+  }
+  return {
+    ...about,
+    sent: sum(runs.map(r => r.sent)),
+    timeouts: sum(runs.map(r => r.timeouts)),
+    lateMs: medianOf(runs.map(r => r.lateMs)),
+    lateBeyondTenth: sum(runs.map(r => r.lateBeyondTenth)),
+    others: Object.fromEntries(statuses.map(status => [status, sum(runs.map(r => r.others[status] ?? 0))])),
+    lagMs: medianOf(runs.map(r => r.lagMs)),
+    connectionsOpened: sum(runs.map(r => r.connectionsOpened)),
+    cpuSeconds: medianOf(runs.map(r => r.cpuSeconds)),
+    loadGeneratorCpuSeconds: median(runs.map(r => r.loadGeneratorCpuSeconds)),
+    otherCpuShare: median(runs.map(r => r.otherCpuShare)),
+    redisCommandsPerRequest: median(runs.map(r => r.redisCommandsPerRequest)),
+    eventLoop: Object.fromEntries(apps.map(app => [app, eventLoop(app)])),
+    replicaLateMs: Object.fromEntries([...new Set(runs.flatMap(r => Object.keys(r.replicaLateMs)))].map(app => [app, replicaLate(app)])),
     runs
   }
 }

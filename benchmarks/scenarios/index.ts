@@ -2,13 +2,13 @@ import { httpCeiling, httpKafkaBare, kafkaFloor, kafkaFloorPlatformatic } from '
 import { nestjs } from './nestjs.js'
 import {
   pluginAffinity, pluginAffinityIdempotent, pluginAffinityPlatformatic, pluginMixed, pluginOneReplica, pluginOneReplicaPlatformatic, pluginRedis,
-  pluginRedisCluster, pluginRedisIdempotent, pluginRedisPlatformatic, poll10, poll50
+  pluginRedisCluster, pluginRedisIdempotent, pluginRedisPlatformatic, pluginWorkerOutage, poll10, poll50
 } from './plugin.js'
 import type { Scenario } from './types.js'
 
 /** Every scenario, in the order `npm run bench` runs them. */
 export const scenarios: Scenario[] = [
   httpCeiling, kafkaFloor, httpKafkaBare, pluginRedis, pluginRedisIdempotent, pluginRedisCluster, pluginMixed, pluginAffinity, pluginAffinityIdempotent,
-  pluginOneReplica, poll10, poll50, nestjs,
+  pluginOneReplica, poll10, poll50, nestjs, pluginWorkerOutage,
   kafkaFloorPlatformatic, pluginRedisPlatformatic, pluginAffinityPlatformatic, pluginOneReplicaPlatformatic
 ]

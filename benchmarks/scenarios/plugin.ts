@@ -46,18 +46,24 @@ async function startPlugin (ctx: ScenarioContext, setup: Setup): Promise<Running
   const children: Child[] = []
   const stop = async () => { await Promise.all(children.map(child => child.stop())) }
   try {
-    children.push(await ctx.start('worker', 'worker', { ...library, REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') }))
+    const worker = await ctx.start('worker', 'worker', { ...library, REQUEST_TOPIC: requestTopic, GROUP_ID: ctx.unique('bench-worker') })
+    children.push(worker)
     if (setup.redisOnly === true) children.push(await ctx.start('reply-owner', 'plugin-app', { ...common, CLIENT_ID: 'bench-a-owner' }))
     const apps: Child[] = []
     for (let i = 1; i <= setup.loaded; i++) {
       apps.push(await ctx.start(`app-${i}`, 'plugin-app', { ...common, CLIENT_ID: `bench-b-app-${i}` }))
     }
     children.push(...apps)
+    /** GET `path` of every app process, by name. */
+    const fromApps = async <T>(path: string) => Object.fromEntries(await Promise.all(children.filter(c => c.port !== undefined).map(async child =>
+      [child.name, await (await fetch(`http://127.0.0.1:${child.port!}${path}`)).json() as T]))) as Record<string, T>
     return {
       targets: apps.map(app => `http://127.0.0.1:${app.port!}/call`),
       processes: children,
-      stats: async () => Object.fromEntries(await Promise.all(children.filter(c => c.port !== undefined).map(async child =>
-        [child.name, await (await fetch(`http://127.0.0.1:${child.port!}/stats`)).json()]))),
+      stats: () => fromApps('/stats'),
+      eventLoop: () => fromApps('/event-loop'),
+      deadlines: () => fromApps('/deadlines'),
+      stopWorker: async () => { await worker.stop() },
       stop
     }
   } catch (err) {
@@ -94,6 +100,20 @@ export const pluginOneReplica: Scenario = {
   name: 'plugin-one-replica',
   description: 'the plugin in http-kafka-bare\'s shape: one replica consuming its own reply partition (affinity)',
   start: ctx => startPlugin(ctx, { loaded: 1, replyPartitions: 1, affinity: true })
+}
+
+/** The deadline of plugin-worker-outage's calls, ms: short, so that the run stays short. */
+const OUTAGE_TIMEOUT_MS = 1000
+
+/**
+ * plugin-redis with the worker stopped: every call ends 504 at its deadline, and the scenario
+ * measures how late, under open-loop load at the open loop's rate (see run.ts, measureOutage).
+ */
+export const pluginWorkerOutage: Scenario = {
+  name: 'plugin-worker-outage',
+  description: `plugin-redis with the worker stopped: open-loop calls with a ${OUTAGE_TIMEOUT_MS} ms deadline, each ending 504; how late the 504s come`,
+  workerOutage: { timeoutMs: OUTAGE_TIMEOUT_MS },
+  start: ctx => startPlugin(ctx, { loaded: 1, redisOnly: true, replyPartitions: 1, env: { TIMEOUT_MS: String(OUTAGE_TIMEOUT_MS) } })
 }
 
 export const poll10: Scenario = {

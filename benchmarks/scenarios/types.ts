@@ -1,5 +1,7 @@
 import type { KafkaLibrary } from '../../plugin/index.js'
 import type { Child } from '../../app/demo/children.js'
+import type { DeadlineReading } from '../lib/deadline-watch.js'
+import type { EventLoopReading } from '../lib/event-loop.js'
 
 /** What every scenario gets from the harness. */
 export interface ScenarioContext {
@@ -31,6 +33,12 @@ export interface Running {
   processes: Child[]
   /** Plugin counters per app process, read after the run (GET /stats), when there are any. */
   stats?: () => Promise<Record<string, unknown>>
+  /** Each app process's event loop since the last read (GET /event-loop), when they report it. */
+  eventLoop?: () => Promise<Record<string, EventLoopReading>>
+  /** How late each app process ended its 504s since the last read (GET /deadlines). */
+  deadlines?: () => Promise<Record<string, DeadlineReading>>
+  /** Stops the worker, for a scenario measured while it is away (`workerOutage`). */
+  stopWorker?: () => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -41,5 +49,10 @@ export interface Scenario {
   library?: KafkaLibrary
   /** Also measured in the open loop, at a fixed rate (about half of plugin-redis's capacity). */
   openLoop?: boolean
+  /**
+   * Measured only in the open loop, at the open loop's rate, after `Running.stopWorker()`: every
+   * call ends at its deadline, and what counts is how late (see run.ts, measureOutage).
+   */
+  workerOutage?: { timeoutMs: number }
   start: (ctx: ScenarioContext) => Promise<Running>
 }
