@@ -55,9 +55,20 @@ export class PendingCalls {
   }
 
   #lastLook (entry: Entry): void {
-    entry.timer = setTimeout(() => this.#onDeadline(entry), Math.max(0, entry.correlation.deadline - Date.now()))
-    entry.timer.unref()
+    this.#armDeadline(entry)
     this.#onLastLook(entry)
+  }
+
+  /**
+   * A timer counts from the event loop's cached time, which may lag the clock: one can fire a
+   * fraction of a millisecond early. The deadline is then armed again for what is left.
+   */
+  #armDeadline (entry: Entry): void {
+    entry.timer = setTimeout(() => {
+      if (Date.now() < entry.correlation.deadline) this.#armDeadline(entry)
+      else this.#onDeadline(entry)
+    }, Math.max(0, entry.correlation.deadline - Date.now()))
+    entry.timer.unref()
   }
 
   /** Resolves a call with its reply; false when no such call waits. */

@@ -147,6 +147,8 @@ t.test('a worker slower than the deadline is a 504, logged as one warn line with
   t.notOk('err' in logged[0], 'no error object, so no stack, in the log line')
   t.ok(Date.now() - started >= TIMEOUT_MS, 'not before the deadline')
   t.notOk(res.headers[ROUTE_HEADERS.path], 'no reply, no route')
+  // A timer may fire a millisecond before the wall clock says the deadline came.
+  t.match(res.headers['server-timing'], /^timer;dur=-?\d+, answer;dur=\d+$/, 'how late the deadline timer fired, and how long the answer took then')
 })
 
 t.test('Idempotency-Key: a retry after a 504 gets the late quote, replayed, and the worker priced it once', async t => {
@@ -325,4 +327,70 @@ t.test('readiness and stats report this replica; a closing replica is not ready'
   const refused = await quote({ sku: 'KB-101', quantity: 1, customerId: 'cust-42' })
   t.equal(refused.statusCode, 503)
   t.equal(refused.headers['retry-after'], '1')
+})
+
+t.test('under pressure: a new quote gets 503 with Retry-After at once, a waiting one keeps its deadline, the health routes answer', async t => {
+  // A replica of its own with a low threshold, sampled often: a reply group of its own on the
+  // worker's reply topic (the worker replies to no other).
+  const THRESHOLD_MS = 50
+  const pressed = build({
+    ...loadConfig({}),
+    kafkaBrokers,
+    redisUrl,
+    requestTopic: names.requestTopic,
+    replyTopic: names.replyTopic,
+    replyPartitions: 1,
+    groupId: `${names.groupId}-pressure`,
+    keyPrefix: `${names.keyPrefix}-pressure`,
+    timeoutMs: TIMEOUT_MS,
+    heartbeatMs: 500,
+    maxEventLoopDelayMs: THRESHOLD_MS,
+    maxEventLoopUtilization: 0,
+    eventLoopSampleMs: 100
+  })
+  t.teardown(() => pressed.close())
+  await pressed.ready()
+  const call = (customerId: string, sku = 'KB-101') => pressed.inject({ method: 'POST', url: '/quotes', payload: { sku, quantity: 1, customerId } })
+
+  // Taken before the pressure: the worker is slower than its deadline.
+  const published = pressed.kafkaReply.stats().sent
+  const waiting = call('cust-waiting', 'SLOW')
+  await waitFor('the slow quote to be published', () => pressed.kafkaReply.stats().sent > published)
+
+  // The event loop kept behind: 150 ms of work at a time, every turn.
+  const busy = setInterval(() => {
+    const until = performance.now() + 150
+    while (performance.now() < until);
+  }, 10)
+  t.teardown(() => clearInterval(busy))
+  let refused: Awaited<ReturnType<typeof call>> | undefined
+  await waitFor('a new quote to be refused', async () => {
+    refused = await call('cust-pressed')
+    return refused.statusCode === 503
+  }, 10_000)
+  refused = refused!
+  t.equal(refused.headers['retry-after'], '1', 'retry once the next sample may let it in')
+  t.same(refused.json(), { statusCode: 503, code: 'FST_UNDER_PRESSURE', error: 'Service Unavailable', message: 'This replica is under pressure: retry later' })
+  t.equal(refused.headers[ROUTE_HEADERS.instance], pressed.kafkaReply.instanceId, 'the refusal names the replica')
+
+  const ready = await pressed.inject('/health/ready')
+  t.equal(ready.statusCode, 200, 'readiness is about Kafka and Redis, not pressure')
+  t.equal(ready.json().ready, true)
+  t.equal((await pressed.inject('/health/live')).statusCode, 200)
+  const metrics = await pressed.inject('/metrics')
+  t.equal(metrics.statusCode, 200)
+  t.match(metrics.body, /^quotes_api_event_loop_delay\{[^}]*kafka_reply_instance_id="[^"]+"[^}]*\} \S+$/m, 'the readings the thresholds are held to')
+  t.match(metrics.body, /^quotes_api_event_loop_utilization\{[^}]*\} \S+$/m)
+
+  const sent = pressed.kafkaReply.stats().sent
+  const again = await call('cust-pressed')
+  t.equal(again.statusCode, 503, 'still under pressure after the health routes answered')
+  t.equal(pressed.kafkaReply.stats().sent, sent, 'a refused quote is not published')
+
+  const slow = await waiting
+  t.equal(slow.statusCode, 504, 'the quote taken before the pressure ended at its deadline, not with a 503')
+  t.equal(slow.json().code, 'FST_KAFKA_REPLY_TIMEOUT')
+
+  clearInterval(busy)
+  await waitFor('the replica to take quotes again', async () => (await call('cust-calm')).statusCode === 200)
 })

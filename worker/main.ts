@@ -1,4 +1,5 @@
 // Entry point of the pricing worker: `node dist/worker/main.js`. Stops gracefully on SIGTERM/SIGINT.
+import { answerLoopStats } from '../common/loop-monitor.js'
 import { closeOnSignal } from '../common/shutdown.js'
 import { loadWorkerConfig } from './config.js'
 import { createLogger } from './log.js'
@@ -16,8 +17,11 @@ const worker = await startWorker(config, log).catch((err: Error) => {
 log.info({ topic: config.requestTopic, groupId: config.groupId }, 'pricing worker ready')
 // Tells a parent that started it (the demo, `npm start`) that it answers now.
 process.send?.({ type: 'ready', id: config.workerId })
+// Its CPU and event-loop delay, for a parent that asks (the fault suite).
+const stopLoopStats = answerLoopStats()
 
 closeOnSignal('pricing worker', log, async () => {
+  stopLoopStats()
   await worker.close()
   await stopTelemetry()
   log.info(worker.stats(), 'pricing worker stopped')

@@ -33,7 +33,18 @@ const QuoteHeadersSchema = Type.Object({
   }))
 })
 
-type RemoteFailure = FastifyError & { remoteCode?: string }
+type RemoteFailure = FastifyError & { remoteCode?: string, deadline?: number, expiredAt?: number }
+
+/**
+ * A 504's Server-Timing: `timer` is how late the plugin's deadline timer fired (its `expiredAt`
+ * minus the call's `deadline`), `answer` how long from then until the answer is sent (this
+ * handler's log line included), both ms. A client that measures a late 504 can tell this replica's
+ * share from the network's and its own. Undefined when the error does not say when it expired.
+ */
+function serverTiming ({ deadline, expiredAt }: RemoteFailure): string | undefined {
+  if (typeof deadline !== 'number' || typeof expiredAt !== 'number') return undefined
+  return `timer;dur=${expiredAt - deadline}, answer;dur=${Date.now() - expiredAt}`
+}
 
 /**
  * POST /quotes: validates the body (a violation is a 400 and nothing is published), asks the
@@ -69,6 +80,8 @@ export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async func
     if (error.code?.startsWith('FST_KAFKA_REPLY_') === true && (error.statusCode === 503 || error.statusCode === 504)) {
       const cause = error.cause instanceof Error ? { cause: error.cause.message } : {}
       request.log.warn({ code: error.code, ...cause }, error.message)
+      const timing = error.statusCode === 504 ? serverTiming(error) : undefined
+      if (timing !== undefined) reply.header('server-timing', timing)
       return answer(error.statusCode)
     }
     // The plugin's refusals the client acts on: 400 bad Idempotency-Key, 409 a call with the key

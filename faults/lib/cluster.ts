@@ -3,6 +3,7 @@ import { Agent } from 'node:http'
 import { join } from 'node:path'
 import { startChild, type Child } from '../../app/demo/children.js'
 import { serverEntry, workerEntry } from '../../app/demo/paths.js'
+import type { LoopStatsMessage } from '../../common/loop-monitor.js'
 import type { Target } from './load.js'
 
 /** An app replica started by the cluster. */
@@ -132,6 +133,45 @@ export class Cluster {
       this.#expected.add(child)
       child.process.kill('SIGKILL')
     }
+  }
+
+  /** Every child started, replicas then workers, in the order they started (exited ones included). */
+  get children (): Child[] {
+    const replicas = this.#children.filter(child => child.name.startsWith('api-'))
+    return [...replicas, ...this.#children.filter(child => !replicas.includes(child))]
+  }
+
+  /** Whether the child has not exited. */
+  running (child: Child): boolean {
+    return !exited(child)
+  }
+
+  /** Whether the child is paused (SIGSTOP) now. */
+  paused (child: Child): boolean {
+    return this.#paused.has(child)
+  }
+
+  /**
+   * The child's CPU and event-loop delay since the last ask (common/loop-monitor.ts), or undefined
+   * when it has exited, exits meanwhile, or does not answer within `timeoutMs`.
+   */
+  async loopStats (child: Child, timeoutMs: number): Promise<LoopStatsMessage | undefined> {
+    const proc = child.process
+    if (exited(child) || !proc.connected) return undefined
+    return await new Promise(resolve => {
+      const done = (stats: LoopStatsMessage | undefined): void => {
+        clearTimeout(timer)
+        proc.off('message', onMessage)
+        proc.off('exit', onExit)
+        resolve(stats)
+      }
+      const onMessage = (message: LoopStatsMessage): void => { if (message?.type === 'loop-stats') done(message) }
+      const onExit = (): void => done(undefined)
+      const timer = setTimeout(() => done(undefined), timeoutMs)
+      proc.on('message', onMessage)
+      proc.once('exit', onExit)
+      proc.send({ type: 'loop-stats' }, err => { if (err !== null) done(undefined) })
+    })
   }
 
   /** The replica's /stats, or undefined when it does not answer. */

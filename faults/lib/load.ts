@@ -37,6 +37,13 @@ export interface Call {
   unanswered?: boolean
   /** For an error answer: what it showed that it must not (a stack frame, an address, a key). */
   leak?: string
+  /**
+   * For a 504: its Server-Timing, ms: how late the replica's deadline timer fired, and how long
+   * the replica took from then to send the answer.
+   */
+  serverTiming?: { timerMs: number, answerMs: number }
+  /** The request opened a connection of its own (none of the replica's keep-alive ones was free). */
+  newConnection?: boolean
 }
 
 /** What one request needs besides its target. */
@@ -221,7 +228,7 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
       if (done) return
       done = true
       clearTimeout(timer)
-      Object.assign(call, fields, { endedAt: now() })
+      Object.assign(call, fields, { endedAt: now() }, req.reusedSocket ? {} : { newConnection: true })
       resolve(call)
     }
     const req = request({
@@ -249,7 +256,15 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
         }
         const leak = leakIn(text, options.secrets)
         const retryAfter = status === 409 ? retryAfterS(res.headers['retry-after']) : undefined
-        end({ status, code: errorCode(text), ...replayed, ...(retryAfter === undefined ? {} : { retryAfterS: retryAfter }), ...(leak === undefined ? {} : { leak }) })
+        const timing = status === 504 ? serverTiming(res.headers['server-timing']) : undefined
+        end({
+          status,
+          code: errorCode(text),
+          ...replayed,
+          ...(retryAfter === undefined ? {} : { retryAfterS: retryAfter }),
+          ...(leak === undefined ? {} : { leak }),
+          ...(timing === undefined ? {} : { serverTiming: timing })
+        })
         options.onErrorBody?.(call, text)
       })
     })
@@ -281,6 +296,19 @@ function echoes (quote: QuoteFields | undefined, sent: QuoteRequest): boolean {
 function retryAfterS (header: string | undefined): number | undefined {
   if (header === undefined || !/^\d+$/.test(header)) return undefined
   return Number(header)
+}
+
+/** `timer;dur=12, answer;dur=3` (the reference app's 504) as { timerMs, answerMs }, or undefined. */
+function serverTiming (value: string | string[] | undefined): Call['serverTiming'] {
+  if (value === undefined) return undefined
+  const header = Array.isArray(value) ? value.join(', ') : value
+  const dur = (name: string): number | undefined => {
+    const match = new RegExp(`(?:^|,)\\s*${name};dur=(-?[\\d.]+)`).exec(header)
+    return match === null ? undefined : Number(match[1])
+  }
+  const timerMs = dur('timer')
+  const answerMs = dur('answer')
+  return timerMs === undefined || answerMs === undefined ? undefined : { timerMs, answerMs }
 }
 
 function errorCode (text: string): string | undefined {

@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { table } from '../../app/demo/table.js'
 import type { Crash } from './cluster.js'
+import { describeLateness, type Lateness } from './lateness.js'
 import { FAULT_SHARE, STEADY_SHARE } from './options.js'
+import type { ProcessFigures } from './processes.js'
 import type { Tally } from './tally.js'
 import type { Check } from './types.js'
 
@@ -39,6 +41,10 @@ export interface ScenarioResult {
   errorSamples: Record<string, string>
   /** Each replica's /stats when the load had drained. */
   stats: Record<string, unknown>
+  /** CPU and event-loop delay of each process over the load (empty when the load did not run to its end). */
+  processes: ProcessFigures[]
+  /** How late the 504s came, and where the late ones' time went. */
+  lateness: Lateness
 }
 
 /** The whole run, as written to results/latest.json. */
@@ -70,6 +76,29 @@ export const LEGEND = [
   'leaks: error answers that showed a stack frame, a broker or Redis address, a password or a Redis key.',
   'crashes: children that exited unasked, or did not exit 0 on SIGTERM. A scenario passes with zero crossed, lost, leaks, keys left and crashes, and its own checks.'
 ]
+
+const PROCESS_HEADERS = ['process', 'CPU s', 'CPU %', 'loop p50 ms', 'loop p99 ms', 'loop max ms', 'note']
+
+function processRow (p: ProcessFigures): Array<string | number> {
+  const fixed = (n: number | undefined, digits: number): string => n === undefined ? '-' : n.toFixed(digits)
+  return [p.name, fixed(p.cpuS, 1), fixed(p.cpuPct, 0), fixed(p.loop?.p50Ms, 1), fixed(p.loop?.p99Ms, 1), fixed(p.loop?.maxMs, 0), p.note ?? '']
+}
+
+/** What the per-process table shows, printed under it in latest.md. */
+export const PROCESS_LEGEND = [
+  'Per process, over each scenario\'s load (from its start to the last request sent): CPU s is user plus system time, CPU % that as a share of one core.',
+  'loop: event-loop delay beyond the 10 ms sampling period (`perf_hooks.monitorEventLoopDelay`), Node processes only; the load generator is the suite\'s own process.',
+  'A child killed or stopped during the load reports nothing. machine: every core\'s busy time together, what the other rows leave of it, the hypervisor\'s steal,',
+  'and the machine\'s TCP connections dropped on a full accept queue (listen-queue overflows: the handshake or the request is sent again a second later, or later still).',
+  '504 lateness: ended − sent − deadline as the load generator measured it. A 504 more than a tenth of the deadline late is put down to the part that took most of it:',
+  'the replica\'s deadline timer firing late and the replica answering late (its `Server-Timing: timer, answer`), or the rest (sent, received or read late;',
+  'how many of those opened a connection of their own, none of the keep-alive ones being free, is counted).'
+]
+
+/** The lateness line and the per-process table, as printed after a scenario. */
+export function describeProcesses (processes: readonly ProcessFigures[], lateness: Lateness, timeoutMs: number): string[] {
+  return [`504 lateness: ${describeLateness(lateness, timeoutMs)}`, ...(processes.length === 0 ? [] : table(PROCESS_HEADERS, processes.map(processRow)).split('\n'))]
+}
 
 /** Writes latest.json and latest.md under `dir`. */
 export function writeResults (dir: string, results: SuiteResults): void {
@@ -131,6 +160,8 @@ function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): strin
     ...scenarios.map(s => `| ${row(s).map((cell, i) => i === 0 ? `\`${cell}\`` : String(cell)).join(' | ')} |`),
     '',
     ...LEGEND.map(line => `${line}  `),
+    '',
+    ...PROCESS_LEGEND.map(line => `${line}  `),
     ''
   ]
   for (const s of scenarios) {
@@ -142,7 +173,15 @@ function markdown ({ startedAt, wallS, config, scenarios }: SuiteResults): strin
     const marks = Object.entries(s.marks).map(([label, ms]) => `${label} at ${(ms / 1000).toFixed(1)} s`)
     if (marks.length > 0) lines.push(`- ${marks.join('; ')}`)
     for (const [kind, body] of Object.entries(s.errorSamples)) lines.push(`- a \`${kind}\` answer: \`${body.length > 300 ? `${body.slice(0, 300)}...` : body}\``)
-    lines.push('')
+    lines.push(`- 504 lateness: ${describeLateness(s.lateness, Number(config.timeoutMs))}`, '')
+    if (s.processes.length > 0) {
+      lines.push(
+        `| ${PROCESS_HEADERS.join(' | ')} |`,
+        `| --- |${' ---: |'.repeat(PROCESS_HEADERS.length - 2)} --- |`,
+        ...s.processes.map(p => `| ${processRow(p).join(' | ')} |`),
+        ''
+      )
+    }
   }
   return lines.join('\n')
 }

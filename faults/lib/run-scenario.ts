@@ -6,11 +6,14 @@ import { keysUnder, recordsUnder } from '../../app/demo/keys.js'
 import { idempotencyPattern } from '../../plugin/redis/keys.js'
 import { closedLoop, type Capacity } from './capacity.js'
 import { Cluster, type Replica } from './cluster.js'
+import { latenessOf } from './lateness.js'
 import { OpenLoop, quoteRequest, type Call } from './load.js'
 import { FAULT_SHARE } from './options.js'
+import { pidListeningOn } from './proc-stat.js'
+import { ProcessSampler, type ExternalProcess, type ProcessFigures } from './processes.js'
 import { RedisServer } from './redis-server.js'
-import { keysOnMasters, scanMasters } from './redis-cluster.js'
-import type { ScenarioResult } from './report.js'
+import { keysOnMasters, onNode, scanMasters } from './redis-cluster.js'
+import { describeProcesses, type ScenarioResult } from './report.js'
 import { tally } from './tally.js'
 import type { FaultContext, PrivateRedis, RedisClusterControl, Scenario } from './types.js'
 
@@ -89,6 +92,8 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   if (suite.logs !== undefined) mkdirSync(suite.logs, { recursive: true })
   const cluster: Cluster = new Cluster(env, (): number => load.now(), suite.logs === undefined ? undefined : { dir: suite.logs, prefix: scenario.name })
   running.add(cluster)
+  const sampler = new ProcessSampler(cluster, externalProcesses(kafka.kafkaBrokers, scenario.redisCluster === true ? suite.redisCluster!.urls : undefined, setup.admin))
+  let processes: ProcessFigures[] = []
   const marks: Record<string, number> = {}
   const notes: Record<string, unknown> = {}
   const log = (line: string) => console.log(`  ${(load.now() / 1000).toFixed(1).padStart(6)} s  ${line}`)
@@ -101,11 +106,14 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   console.log(`\n${scenario.name}: ${scenario.description}`)
   try {
     await startAll(cluster, replicas, scenario.workers)
+    await sampler.resolve()
     warm.start()
     await sleep(WARM_UP_MS)
     // No pause between the two: the rate stays steady; the warm-up's last calls end on their own.
     warm.stop()
     load.start()
+    // Not waited for here: the fault's clock starts with the load.
+    const sampling = sampler.start()
     log(`load: ${rate} req/s over ${cluster.up.map(r => r.name).join(', ')} for ${durationMs / 1000} s at least`)
     const ctx: FaultContext = {
       cluster,
@@ -129,6 +137,8 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     await Promise.all([sleep(durationMs), scenario.fault?.(ctx)])
     load.stop()
     loadS = load.now() / 1000
+    await sampling
+    processes = await sampler.end()
     log(`load stopped: ${load.calls.length} requests sent; waiting for the last answers`)
     await load.drained()
     stats = Object.fromEntries(await Promise.all(cluster.up.map(async r => [r.name, await cluster.stats(r)])))
@@ -158,6 +168,8 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   const passed = error === undefined && t.crossed === 0 && t.lost === 0 && t.leaks === 0 && keysLeft === 0 && cluster.crashes.length === 0 && checks.every(c => c.ok)
   for (const check of checks) console.log(`  ${check.ok ? 'ok' : 'FAILED'}: ${check.claim}`)
   for (const crash of cluster.crashes) console.log(`  crash: ${crash.name} ${crash.why} (${crash.signal ?? crash.code})\n${crash.output.map(l => `    ${l}`).join('\n')}`)
+  const lateness = latenessOf(load.calls, suite.timeoutMs)
+  console.log(describeProcesses(processes, lateness, suite.timeoutMs).map(line => `  ${line}`).join('\n'))
   return {
     name: scenario.name,
     description: scenario.description,
@@ -176,8 +188,35 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
     marks,
     notes,
     errorSamples,
-    stats
+    stats,
+    processes,
+    lateness
   }
+}
+
+/**
+ * The scenario's broker(s) and Redis, found by the address they listen on (a Redis by its own
+ * `INFO server`): the Redis Cluster's nodes when the scenario runs on it, else the Redis `admin` talks to.
+ */
+function externalProcesses (brokers: readonly string[], redisClusterUrls: readonly string[] | undefined, admin: Redis): ExternalProcess[] {
+  const redis: ExternalProcess[] = redisClusterUrls === undefined
+    ? [{ name: `redis ${admin.options.host ?? '127.0.0.1'}:${admin.options.port ?? 6379}`, role: 'redis', pid: async () => await redisPid(admin) }]
+    : redisClusterUrls.map(url => {
+      const { host, port } = new URL(url)
+      return { name: `redis ${host}`, role: 'redis', pid: async () => await onNode(Number(port), redisPid) }
+    })
+  return [...brokers.map((address): ExternalProcess => ({ name: `broker ${address}`, role: 'broker', pid: async () => await pidListeningOn(address) })), ...redis]
+}
+
+/** The process_id of `INFO server`, or undefined when Redis does not answer within a second. */
+async function redisPid (client: Redis): Promise<number | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const info = await Promise.race([
+    client.info('server').catch(() => ''),
+    new Promise<string>(resolve => { timer = setTimeout(() => resolve(''), 1000) })
+  ]).finally(() => clearTimeout(timer))
+  const pid = /^process_id:(\d+)/m.exec(info)?.[1]
+  return pid === undefined ? undefined : Number(pid)
 }
 
 /** The suite as the scenario sees it: on the Kafka cluster's brokers when it runs there. */
@@ -257,6 +296,10 @@ async function prepare (name: string, suite: SuiteContext, replicas: number, app
     KAFKA_HEARTBEAT_MS: '500',
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     LOG_LEVEL: suite.logLevel,
+    // No load shedding (@fastify/under-pressure) in the suite yet: its checks count a call's 200 or
+    // 504, and a 503 FST_UNDER_PRESSURE of a new call under an outage would fail them. The suite
+    // measures the deadlines themselves.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     HOST: '127.0.0.1',
     PORT: '0',
     ...appEnv
