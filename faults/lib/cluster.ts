@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { startChild, type Child } from '../../app/demo/children.js'
 import { serverEntry, workerEntry } from '../../app/demo/paths.js'
 import type { LoopStatsMessage } from '../../common/loop-monitor.js'
-import type { Target } from './load.js'
+import { openConnections, type Target } from './load.js'
 
 /** An app replica started by the cluster. */
 export interface Replica extends Target {
@@ -43,6 +43,8 @@ export class Cluster {
   readonly #logs: { dir: string, prefix: string } | undefined
   #replicas = 0
   #workers = 0
+  /** Keep-alive connections each replica gets before it takes traffic (see openConnections); 0: none. */
+  connectionsPerReplica = 0
 
   /**
    * `env`: what every child gets; `now`: the load's clock; `logs`: write each child's whole output
@@ -58,7 +60,10 @@ export class Cluster {
   async startReplica (): Promise<Replica> {
     const name = `api-${++this.#replicas}`
     const child = await this.#start(name, serverEntry, { INSTANCE_ID: name })
-    const replica = { name, port: child.port!, child, agent: new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 }) }
+    // fifo: every free connection takes its turn, so none idles until the replica closes it.
+    const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Math.max(1024, this.connectionsPerReplica), scheduling: 'fifo' })
+    const replica = { name, port: child.port!, child, agent }
+    if (this.connectionsPerReplica > 0) await openConnections(replica, this.connectionsPerReplica)
     this.#replicaList.push(replica)
     this.up.push(replica)
     return replica

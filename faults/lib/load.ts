@@ -277,6 +277,27 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
   })
 }
 
+/**
+ * Opens `count` keep-alive connections to `target` and leaves them free in its agent, as a client
+ * with a pool of warm connections (a proxy, a gateway) holds them: calls then start at once instead
+ * of waiting for a new connection to be accepted, which a replica busy with thousands of waiting
+ * calls does late. Every request goes out in the same tick, so none can reuse another's connection.
+ * Resolves with the connections now free (fewer when some failed or the agent keeps fewer).
+ */
+export async function openConnections (target: Target, count: number): Promise<number> {
+  await Promise.all(Array.from({ length: count }, async () => await new Promise<void>(resolve => {
+    const req = request({ host: '127.0.0.1', port: target.port, path: '/health/live', agent: target.agent }, res => {
+      res.resume()
+      res.on('end', resolve)
+      res.on('error', () => resolve())
+    })
+    req.on('error', () => resolve())
+    req.setTimeout(30_000, () => req.destroy())
+    req.end()
+  })))
+  return Object.values(target.agent.freeSockets).reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0)
+}
+
 type QuoteFields = Partial<Record<'quoteId' | 'quantity' | 'customerId', unknown>>
 
 function parseQuote (text: string): QuoteFields | undefined {
