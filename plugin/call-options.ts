@@ -27,6 +27,13 @@ export interface RequestOptions {
    * id, say. Without it, anyone who learns a key reads its outcome.
    */
   idempotencyScope?: string
+  /**
+   * When the deadline passes with no reply, the caller gets 202 Accepted and a place to fetch the
+   * late reply (`reply.awaitKafka`: a `Location` under the plugin's poll route; `request()` rejects
+   * with FST_KAFKA_REPLY_ACCEPTED carrying `replyId`), instead of a 504. Default: the plugin's
+   * `accepted` option. `idempotencyScope` scopes the poll too. See docs/accepted.md.
+   */
+  accepted?: boolean
 }
 
 /**
@@ -37,6 +44,8 @@ export interface CancelHandle {
   cancel?: () => void
   /** The route that calls, `<method> <url pattern>`: part of an idempotency key's scope. */
   route?: string
+  /** An accepted call asked not to wait (`Prefer: respond-async`): 202 once it is published. */
+  respondAsync?: boolean
 }
 
 /** Whether the parts the plugin depends on work right now. */
