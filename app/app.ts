@@ -9,7 +9,7 @@ import { kafkaOption } from '../common/kafka.js'
 import type { AppConfig } from './config.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
-import { ROUTE_HEADERS, quotesRoutes } from './routes/quotes.js'
+import { customerOfPoll, QUOTE_REPLIES_PREFIX, ROUTE_HEADERS, quotesRoutes } from './routes/quotes.js'
 import { prometheusExporter } from './telemetry.js'
 import { relayRoutes } from './routes/relay.js'
 
@@ -59,6 +59,10 @@ export function build (options: BuildOptions): FastifyInstance {
     replyTopicPartitions: options.replyPartitions,
     affinity: options.affinity,
     maxRequestBytes: options.maxRequestBytes,
+    // POST /quotes is accepted for clients that prefer respond-async: they poll GET
+    // /quotes/replies/:id, naming their customer as the quote did (routes/quotes.ts).
+    acceptedPrefix: QUOTE_REPLIES_PREFIX,
+    acceptedScope: customerOfPoll,
     consumer: { heartbeatInterval: options.heartbeatMs, sessionTimeout: options.sessionTimeoutMs, maxWaitTimeInMs: 100 }
   }))
   // The routes that call the worker refuse new calls while the replica is under pressure; the

@@ -71,8 +71,10 @@ function digest (text: string): string {
 
 /** What a request's `Prefer` header (RFC 7240) asks of an accepted call. */
 export interface Preferences {
-  /** `respond-async`: answer 202 without waiting for the reply. */
+  /** `respond-async`: the client handles a 202 Accepted. */
   respondAsync: boolean
+  /** `wait=<seconds>`: how long the client waits for the reply before it would rather have the 202. */
+  wait?: number
 }
 
 /**
@@ -91,8 +93,10 @@ export function parsePrefer (header: string | string[] | undefined): Preferences
     const name = (eq === -1 ? first : first.slice(0, eq)).trim().toLowerCase()
     if (name === '' || seen.has(name)) continue
     seen.add(name)
-    // respond-async takes no value (RFC 7240, 4.1); the others (wait, return, ...) are not acted on.
+    // respond-async takes no value (RFC 7240, 4.1), wait a delta-seconds (4.3); others are not acted on.
     if (name === 'respond-async') preferences.respondAsync = true
+    const value = eq === -1 ? undefined : first.slice(eq + 1).trim()
+    if (name === 'wait' && value !== undefined && /^\d{1,9}$/.test(value)) preferences.wait = Number(value)
   }
   return preferences
 }

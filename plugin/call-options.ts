@@ -44,8 +44,12 @@ export interface CancelHandle {
   cancel?: () => void
   /** The route that calls, `<method> <url pattern>`: part of an idempotency key's scope. */
   route?: string
-  /** An accepted call asked not to wait (`Prefer: respond-async`): 202 once it is published. */
+  /**
+   * An accepted call whose client prefers `respond-async` (RFC 7240): 202 once it is published, or
+   * with `wait` (ms), once that much of its deadline has passed with no reply.
+   */
   respondAsync?: boolean
+  wait?: number
 }
 
 /** Whether the parts the plugin depends on work right now. */

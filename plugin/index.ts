@@ -60,8 +60,15 @@ async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promi
 function callKafka (reply: FastifyReply, topic: string, payload: unknown, options: RequestOptions, location: ((id: string) => string) | undefined): Promise<unknown> {
   // An idempotency key is scoped to the route that calls (its method and URL pattern).
   const handle: CancelHandle = options.idempotencyKey === undefined ? {} : { route: `${reply.request.method} ${reply.request.routeOptions.url ?? reply.request.url}` }
-  // Prefer: respond-async (RFC 7240) on an accepted call: 202 as soon as the request is published.
-  if (options.accepted === true && parsePrefer(reply.request.headers.prefer).respondAsync) handle.respondAsync = true
+  // Prefer: respond-async (RFC 7240) on an accepted call: 202 as soon as the request is published,
+  // or after `wait` seconds if the client gave one.
+  if (options.accepted === true) {
+    const preferences = parsePrefer(reply.request.headers.prefer)
+    if (preferences.respondAsync) {
+      handle.respondAsync = true
+      if (preferences.wait !== undefined) handle.wait = preferences.wait * 1000
+    }
+  }
   // The response closing before it was sent means the client went away: stop waiting for it.
   const onClose = () => { if (!reply.raw.writableEnded) handle.cancel?.() }
   reply.raw.once('close', onClose)
@@ -119,6 +126,7 @@ export { fastifyKafkaReply as 'module.exports' }
 export { errors, KafkaReply, HEADERS }
 export type { RequestOptions, KafkaReplyHealth } from './kafka-reply.js'
 export type { KafkaReplyOptions, KafkaOption } from './options.js'
+export { parsePrefer, type Preferences } from './accepted.js'
 export type { KafkaLibrary, KafkajsOption, PlatformaticKafkaOption, PlatformaticSasl, PlatformaticSettings } from './kafka/index.js'
 export type { RedisOption, ClusterOption, ServerOption } from './redis/client.js'
 export type { KafkaReplyStats } from './stats.js'

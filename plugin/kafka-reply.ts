@@ -163,6 +163,8 @@ export class KafkaReply {
     }
     const timeout = options.timeout ?? this.#options.timeout
     checkTarget(topic, timeout, this.#options.maxTimeout)
+    // Prefer: respond-async, wait=N: the client would rather have the 202 after N seconds.
+    const wait = cancelHandle?.respondAsync === true && cancelHandle.wait !== undefined && cancelHandle.wait > 0 ? Math.min(timeout, cancelHandle.wait) : undefined
     const { idempotencyKey } = options
     if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey)
     if (this.#pending.size >= this.#options.maxPending) {
@@ -174,7 +176,7 @@ export class KafkaReply {
     if (signal?.aborted === true) throw new errors.CANCELLED()
 
     const now = Date.now()
-    const deadline = now + timeout
+    const deadline = now + (wait ?? timeout)
     let keyed: IdempotentCall | undefined
     if (idempotencyKey !== undefined) {
       keyed = idempotentCall(idempotencyKey, { route: cancelHandle?.route, topic, scope: options.idempotencyScope }, value, options.key)
@@ -195,13 +197,13 @@ export class KafkaReply {
     // deadline, so that it does not skip a request that waited out a worker outage.
     const workerDeadline = accepted?.until ?? deadline
 
-    if (accepted !== undefined && cancelHandle?.respondAsync === true) {
+    if (accepted !== undefined && cancelHandle?.respondAsync === true && wait === undefined) {
       // Prefer: respond-async: 202 once the request is in Kafka, without waiting for its reply.
       await this.#publish(topic, value, correlation, workerDeadline, options, call)
       throw this.#accepted(replyId(accepted.ref, accepted.token))
     }
 
-    const waiting = this.#pending.add(correlation, timeout, accepted === undefined ? undefined : replyId(accepted.ref, accepted.token))
+    const waiting = this.#pending.add(correlation, wait ?? timeout, accepted === undefined ? undefined : replyId(accepted.ref, accepted.token))
     const onAbort = () => {
       if (this.#pending.fail(correlation.id, new errors.CANCELLED())) this.#stats.add('cancelled')
     }

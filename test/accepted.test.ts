@@ -114,7 +114,7 @@ t.test('Prefer: respond-async: 202 at once with Preference-Applied; the reply fe
   const worker = heldWorker()
   await startWorker(t, names, worker.handler)
 
-  const res = await post(app, { n: 2 }, { timeout: 30_000, headers: { prefer: 'wait=100, respond-async' } })
+  const res = await post(app, { n: 2 }, { timeout: 30_000, headers: { prefer: 'return=minimal, respond-async' } })
   t.equal(res.statusCode, 202, 'without waiting for the 30 s deadline')
   t.equal(res.headers['preference-applied'], 'respond-async')
   await waitFor('the worker to take the job', () => worker.runs.get(2) === 1)
@@ -127,6 +127,11 @@ t.test('Prefer: respond-async: 202 at once with Preference-Applied; the reply fe
   await waitFor('the worker to take the job', () => worker.runs.get(3) === 1)
   worker.release()
   const plain = await answer
+
+  const waited = await post(app, { n: 12 }, { timeout: 30_000, headers: { prefer: 'respond-async; foo=bar, wait=1' } })
+  t.same([waited.statusCode, waited.headers['preference-applied']], [202, 'respond-async'], 'with wait=1: the 202 after a second, not the 30 s deadline')
+  t.ok(app.kafkaReply.stats().accepted >= 2)
+  worker.release()
   t.equal(plain.statusCode, 200, 'a route that does not allow accepted ignores the preference')
   t.equal(plain.headers['preference-applied'], undefined)
 })
@@ -145,7 +150,7 @@ t.test('a worker error is fetched as its mapped status; a foreign scope and an u
   const failed = await poll(app, location(res), 'alice')
   t.equal(failed.statusCode, 409, 'the worker\'s 4xx')
   t.match(failed.json(), { code: 'FST_KAFKA_REPLY_REMOTE_ERROR', message: 'The worker failed: job 4 conflicts' })
-  for (const [url, user] of [[location(res), 'bob'], [location(res), undefined], [`${location(res).slice(0, -1)}A`, 'alice'], ['/async/replies/nope', 'alice']] as const) {
+  for (const [url, user] of [[location(res), 'bob'], [location(res), undefined], [`${location(res).slice(0, -1)}${location(res).endsWith('A') ? 'B' : 'A'}`, 'alice'], ['/async/replies/nope', 'alice']] as const) {
     const unknown = await poll(app, url, user)
     t.equal(unknown.statusCode, 404, `${url.slice(-6)} as ${String(user)}`)
     t.equal(unknown.json().code, 'FST_KAFKA_REPLY_UNKNOWN_REPLY')

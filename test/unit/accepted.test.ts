@@ -11,6 +11,9 @@ t.test('Prefer (RFC 7240): respond-async among other preferences, in any case, w
   for (const header of yes) t.ok(parsePrefer(header).respondAsync, JSON.stringify(header))
   const no = [undefined, '', 'wait=10', 'return=representation', 'foo="respond-async"', 'x="a, respond-async"', 'respond-asyncx', 'no-respond-async']
   for (const header of no) t.notOk(parsePrefer(header).respondAsync, JSON.stringify(header))
+  t.same(parsePrefer('respond-async, wait=10'), { respondAsync: true, wait: 10 })
+  t.same(parsePrefer('WAIT=3; x, wait=9, respond-async'), { respondAsync: true, wait: 3 }, 'only the first wait counts')
+  t.same(parsePrefer('wait=soon, respond-async'), { respondAsync: true }, 'a wait that is not delta-seconds is ignored')
 })
 
 t.test('a reply id: 128 random bits and the record\'s reference, no instance id or deadline', async t => {
