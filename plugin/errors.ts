@@ -54,7 +54,7 @@ export const errors = {
    * answers 202 with a Location; `request()` and `poll()` reject with it, carrying `replyId` (what to
    * poll) and `retryAfter` (seconds).
    */
-  ACCEPTED: createError('FST_KAFKA_REPLY_ACCEPTED', 'The reply is not ready yet: poll %s', 202),
+  ACCEPTED: createError('FST_KAFKA_REPLY_ACCEPTED', 'The reply is not ready yet: poll its location', 202),
   /** A poll for a reply id that is unknown, expired (acceptedTtl after its call), or of another scope. */
   UNKNOWN_REPLY: createError('FST_KAFKA_REPLY_UNKNOWN_REPLY', 'No such reply: it is unknown, expired or not yours', 404),
   /** The caller went away (client disconnected or the call's signal aborted). */

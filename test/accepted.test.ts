@@ -84,7 +84,7 @@ t.test('past the deadline: 202 with Location and Retry-After; polled on the othe
       t.equal(first.statusCode, 202)
       t.match(location(first), /^\/async\/replies\/[A-Za-z0-9_-]{44}$/)
       t.equal(first.headers['retry-after'], '1')
-      t.match(first.json(), { statusCode: 202, code: 'FST_KAFKA_REPLY_ACCEPTED', location: location(first) })
+      t.same(first.json(), { statusCode: 202, code: 'FST_KAFKA_REPLY_ACCEPTED', message: 'The reply is not ready yet: poll its location', location: location(first) })
       t.notOk(location(first).includes(apps[0].kafkaReply.instanceId), 'no instance id in the Location')
 
       const pending = await poll(apps[1], location(first))
