@@ -65,6 +65,10 @@ export function build (options: BuildOptions): FastifyInstance {
     acceptedScope: customerOfPoll,
     consumer: { heartbeatInterval: options.heartbeatMs, sessionTimeout: options.sessionTimeoutMs, maxWaitTimeInMs: 100 }
   }))
+  // A poll (the plugin's route GET /quotes/replies/:id) names the replica that answered it too.
+  app.addHook('onRequest', async function (request, reply) {
+    if (request.routeOptions.url === `${QUOTE_REPLIES_PREFIX}/replies/:id`) reply.header(ROUTE_HEADERS.instance, app.kafkaReply.instanceId)
+  })
   // The routes that call the worker refuse new calls while the replica is under pressure; the
   // health, stats and metrics routes are outside that scope (see shedLoad).
   app.register(async function calls (scoped) {
