@@ -38,16 +38,18 @@ async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promi
   fastify.decorate('kafkaReply', client)
   const { acceptedPrefix } = options
   const location = acceptedPrefix === undefined ? undefined : locationOf(fastify, acceptedPrefix)
+  let stopping = false
   fastify.decorateReply('awaitKafka', function awaitKafka (this: FastifyReply, topic: string, payload: unknown, callOptions: RequestOptions = {}): Promise<unknown> {
     const accepted = callOptions.accepted ?? options.accepted
     if (accepted && location === undefined) {
       return Promise.reject(new errors.INVALID_CALL('an accepted call needs the poll route: set the plugin option accepted or acceptedPrefix'))
     }
-    return callKafka(this, topic, payload, { ...callOptions, accepted }, location)
+    return callKafka(this, topic, payload, { ...callOptions, accepted }, location, () => stopping)
   })
   if (acceptedPrefix !== undefined) registerPollRoute(fastify, { ...options, acceptedPrefix })
   // preClose runs before the server waits for in-flight requests: fail them now, not at their deadline.
   fastify.addHook('preClose', function (done) {
+    stopping = true
     client.stopAccepting()
     done()
   })
@@ -57,7 +59,7 @@ async function plugin (fastify: FastifyInstance, opts: KafkaReplyOptions): Promi
   await client.start()
 }
 
-function callKafka (reply: FastifyReply, topic: string, payload: unknown, options: RequestOptions, location: ((id: string) => string) | undefined): Promise<unknown> {
+function callKafka (reply: FastifyReply, topic: string, payload: unknown, options: RequestOptions, location: ((id: string) => string) | undefined, closing: () => boolean): Promise<unknown> {
   // An idempotency key is scoped to the route that calls (its method and URL pattern).
   const handle: CancelHandle = options.idempotencyKey === undefined ? {} : { route: `${reply.request.method} ${reply.request.routeOptions.url ?? reply.request.url}` }
   // Prefer: respond-async (RFC 7240) on an accepted call: 202 as soon as the request is published,
@@ -91,6 +93,8 @@ function callKafka (reply: FastifyReply, topic: string, payload: unknown, option
       reply.raw.off('close', onClose)
       if (isAccepted(err) && location !== undefined) {
         if (handle.respondAsync === true) reply.header('preference-applied', 'respond-async')
+        // Answered because the server is closing: see CLOSING below.
+        if (closing()) reply.header('connection', 'close')
         // Sent here: Fastify's error handling answers 500 for an error whose status is not 4xx or 5xx.
         // The reply is thenable: this promise resolves once the 202 is sent.
         return sendAccepted(reply, err, location(err.replyId))

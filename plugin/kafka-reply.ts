@@ -214,10 +214,14 @@ export class KafkaReply {
     let settled: Settled
     try {
       settled = await waiting
+    } catch (err) {
+      // Cancelled, or not published: nobody has the id of an accepted call without a key, so its record goes now.
+      if (accepted !== undefined && !accepted.keyed && !(err instanceof errors.ACCEPTED)) this.#forget(accepted.ref)
+      throw err
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
-    // Answered in time: nobody will poll an accepted call without a key, so its record goes now.
+    // Answered in time: the same.
     if (accepted !== undefined && !accepted.keyed) this.#forget(accepted.ref)
     return this.#answer(settled, options, call)
   }
@@ -361,11 +365,14 @@ export class KafkaReply {
     return { ready: this.#state === 'ready' && redis && kafka, kafka, redis }
   }
 
-  /** Refuses new calls and fails the waiting ones at once (503), so no caller hangs on shutdown. */
+  /**
+   * Refuses new calls and fails the waiting ones at once (503), so no caller hangs on shutdown. An
+   * accepted call gets its 202 instead: its reply is stored by another replica and polled there.
+   */
   stopAccepting (): void {
     if (this.#state === 'closed') return
     this.#state = 'closing'
-    this.#pending.failAll(() => new errors.CLOSING())
+    this.#pending.failAll(call => call.replyId === undefined ? new errors.CLOSING() : this.#accepted(call.replyId))
   }
 
   /** Leaves the reply group and closes the connections the plugin opened. Safe to call twice. */

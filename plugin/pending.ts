@@ -90,8 +90,8 @@ export class PendingCalls {
   }
 
   /** Rejects every waiting call. */
-  failAll (makeError: () => Error): void {
-    for (const id of [...this.#entries.keys()]) this.fail(id, makeError())
+  failAll (makeError: (call: PendingCall) => Error): void {
+    for (const [id, entry] of [...this.#entries]) this.fail(id, makeError(entry))
   }
 
   /** The calls waiting now. */

@@ -219,6 +219,40 @@ t.test('with an Idempotency-Key: a retry while pending gets the same Location, o
   t.equal(apps[0].kafkaReply.stats().sent + apps[1].kafkaReply.stats().sent, 1)
 })
 
+t.test('a replica that closes answers its accepted calls 202; the reply is stored by the other one and polled there', async t => {
+  const names = await freshTopics(2)
+  const apps = [await acceptingInstance(t, names), await acceptingInstance(t, names)]
+  const worker = heldWorker()
+  await startWorker(t, names, worker.handler)
+
+  const answer = post(apps[0], { n: 13 }, { timeout: 30_000 })
+  await waitFor('the worker to take the job', () => worker.runs.get(13) === 1)
+  const closed = apps[0].close()
+  const res = await answer
+  t.same([res.statusCode, res.headers.connection], [202, 'close'], 'not a 503: the reply will be stored')
+  await closed
+  worker.release()
+  await waitFor('the reply, on the replica left', async () => (await poll(apps[1], location(res))).statusCode === 200, 30_000)
+  t.same((await poll(apps[1], location(res))).json(), { n: 13, run: 1 })
+})
+
+t.test('an accepted call without a key whose caller went away leaves no record', async t => {
+  const names = await freshTopics(1)
+  const app = await acceptingInstance(t, names)
+  const worker = heldWorker()
+  await startWorker(t, names, worker.handler)
+  const redis = redisClient(t)
+
+  const controller = new AbortController()
+  const call = app.kafkaReply.request(names.requestTopic, { n: 14 }, { accepted: true, timeout: 30_000, signal: controller.signal })
+  await waitFor('the worker to take the job', () => worker.runs.get(14) === 1)
+  t.equal((await recordsUnder(redis, names.keyPrefix)).length, 1)
+  controller.abort()
+  await t.rejects(call, { code: 'FST_KAFKA_REPLY_CANCELLED' })
+  await waitFor('the record to be deleted', async () => (await recordsUnder(redis, names.keyPrefix)).length === 0)
+  worker.release()
+})
+
 t.test('KafkaReply.request takes accepted too: it rejects with FST_KAFKA_REPLY_ACCEPTED and poll() fetches the reply', async t => {
   const names = await freshTopics(1)
   const app = await acceptingInstance(t, names)
