@@ -181,7 +181,12 @@ export class KafkaReply {
     if (idempotencyKey !== undefined) {
       keyed = idempotentCall(idempotencyKey, { route: cancelHandle?.route, topic, scope: options.idempotencyScope }, value, options.key)
     }
-    const accepted = (options.accepted ?? this.#options.accepted) ? newAcceptedCall(options.idempotencyScope, this.#options.acceptedTtl, now, keyed?.ref) : undefined
+    const isAccepted = options.accepted ?? this.#options.accepted
+    // A reply kept for less than the call waits would be gone when its 202 names it.
+    if (isAccepted && this.#options.acceptedTtl <= (wait ?? timeout) + this.#options.replyGrace) {
+      throw new errors.INVALID_CALL(`an accepted call's timeout plus replyGrace must be shorter than acceptedTtl (${this.#options.acceptedTtl} ms)`)
+    }
+    const accepted = isAccepted ? newAcceptedCall(options.idempotencyScope, this.#options.acceptedTtl, now, keyed?.ref) : undefined
     const correlation = newCorrelation(this.instanceId, deadline, keyed?.ref ?? accepted?.ref)
     if (keyed !== undefined || accepted !== undefined) {
       const replayed = await this.#claim(keyed ?? { ref: accepted!.ref, fingerprint: UNKEYED }, correlation, accepted)

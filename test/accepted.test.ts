@@ -160,7 +160,7 @@ t.test('a worker error is fetched as its mapped status; a foreign scope and an u
 
 t.test('a reply is kept acceptedTtl from the call: then 404, whether a reply came or not', async t => {
   const names = await freshTopics(1)
-  const app = await acceptingInstance(t, names, { acceptedTtl: 1000 })
+  const app = await acceptingInstance(t, names, { acceptedTtl: 1500 })
   const worker = heldWorker()
   await startWorker(t, names, worker.handler)
   const redis = redisClient(t)
@@ -276,4 +276,13 @@ t.test('an accepted call on an instance without the poll route is refused; the r
   t.equal(res.json().code, 'FST_KAFKA_REPLY_INVALID_CALL')
   t.equal((await poll(app, '/kafka-reply/replies/x')).statusCode, 404)
   t.equal((await post(app, { n: 11 })).statusCode, 504, 'the default is off')
+})
+
+t.test('an accepted call that would wait longer than its reply is kept is refused', async t => {
+  const names = await freshTopics(1)
+  const app = await acceptingInstance(t, names, { acceptedTtl: 2000 })
+  const res = await post(app, { n: 15 }, { timeout: 1500 })
+  t.equal(res.statusCode, 500)
+  t.match(res.json(), { code: 'FST_KAFKA_REPLY_INVALID_CALL', message: /acceptedTtl \(2000 ms\)/ })
+  t.equal(app.kafkaReply.stats().sent, 0)
 })
