@@ -204,7 +204,12 @@ export class KafkaReply {
 
     if (accepted !== undefined && cancelHandle?.respondAsync === true && wait === undefined) {
       // Prefer: respond-async: 202 once the request is in Kafka, without waiting for its reply.
-      await this.#publish(topic, value, correlation, workerDeadline, options, call)
+      try {
+        await this.#publish(topic, value, correlation, workerDeadline, options, call)
+      } catch (err) {
+        if (!accepted.keyed) this.#forget(accepted.ref) // nobody has its id
+        throw err
+      }
       throw this.#accepted(replyId(accepted.ref, accepted.token))
     }
 
