@@ -9,7 +9,7 @@ import { kafkaOption } from '../common/kafka.js'
 import type { AppConfig } from './config.js'
 import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
-import { ROUTE_HEADERS, quotesRoutes } from './routes/quotes.js'
+import { customerOfPoll, QUOTE_REPLIES_PREFIX, ROUTE_HEADERS, quotesRoutes } from './routes/quotes.js'
 import { prometheusExporter } from './telemetry.js'
 import { relayRoutes } from './routes/relay.js'
 
@@ -59,8 +59,16 @@ export function build (options: BuildOptions): FastifyInstance {
     replyTopicPartitions: options.replyPartitions,
     affinity: options.affinity,
     maxRequestBytes: options.maxRequestBytes,
+    // POST /quotes is accepted for clients that prefer respond-async: they poll GET
+    // /quotes/replies/:id, naming their customer as the quote did (routes/quotes.ts).
+    acceptedPrefix: QUOTE_REPLIES_PREFIX,
+    acceptedScope: customerOfPoll,
     consumer: { heartbeatInterval: options.heartbeatMs, sessionTimeout: options.sessionTimeoutMs, maxWaitTimeInMs: 100 }
   }))
+  // A poll (the plugin's route GET /quotes/replies/:id) names the replica that answered it too.
+  app.addHook('onRequest', async function (request, reply) {
+    if (request.routeOptions.url === `${QUOTE_REPLIES_PREFIX}/replies/:id`) reply.header(ROUTE_HEADERS.instance, app.kafkaReply.instanceId)
+  })
   // The routes that call the worker refuse new calls while the replica is under pressure; the
   // health, stats and metrics routes are outside that scope (see shedLoad).
   app.register(async function calls (scoped) {

@@ -27,6 +27,13 @@ export interface RequestOptions {
    * id, say. Without it, anyone who learns a key reads its outcome.
    */
   idempotencyScope?: string
+  /**
+   * When the deadline passes with no reply, the caller gets 202 Accepted and a place to fetch the
+   * late reply (`reply.awaitKafka`: a `Location` under the plugin's poll route; `request()` rejects
+   * with FST_KAFKA_REPLY_ACCEPTED carrying `replyId`), instead of a 504. Default: the plugin's
+   * `accepted` option. `idempotencyScope` scopes the poll too. See docs/accepted.md.
+   */
+  accepted?: boolean
 }
 
 /**
@@ -37,6 +44,12 @@ export interface CancelHandle {
   cancel?: () => void
   /** The route that calls, `<method> <url pattern>`: part of an idempotency key's scope. */
   route?: string
+  /**
+   * An accepted call whose client prefers `respond-async` (RFC 7240): 202 once it is published, or
+   * with `wait` (ms), once that much of its deadline has passed with no reply.
+   */
+  respondAsync?: boolean
+  wait?: number
 }
 
 /** Whether the parts the plugin depends on work right now. */

@@ -48,6 +48,15 @@ export const errors = {
   IDEMPOTENCY_IN_PROGRESS: createError('FST_KAFKA_REPLY_IDEMPOTENCY_IN_PROGRESS', 'A request with this idempotency key is in progress', 409),
   /** The idempotency key was used, in the same scope, for another payload or record key. */
   IDEMPOTENCY_KEY_REUSED: createError('FST_KAFKA_REPLY_IDEMPOTENCY_KEY_REUSED', 'This idempotency key was used for another request', 422),
+  /**
+   * Not an error for the HTTP client: an accepted call (option `accepted`) whose deadline passed with
+   * no reply, or that was asked to answer at once (`Prefer: respond-async`). `reply.awaitKafka`
+   * answers 202 with a Location; `request()` and `poll()` reject with it, carrying `replyId` (what to
+   * poll) and `retryAfter` (seconds).
+   */
+  ACCEPTED: createError('FST_KAFKA_REPLY_ACCEPTED', 'The reply is not ready yet: poll its location', 202),
+  /** A poll for a reply id that is unknown, expired (acceptedTtl after its call), or of another scope. */
+  UNKNOWN_REPLY: createError('FST_KAFKA_REPLY_UNKNOWN_REPLY', 'No such reply: it is unknown, expired or not yours', 404),
   /** The caller went away (client disconnected or the call's signal aborted). */
   CANCELLED: createError('FST_KAFKA_REPLY_CANCELLED', 'The call was cancelled', 499)
 } as const

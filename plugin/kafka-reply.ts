@@ -10,6 +10,7 @@ import { decodeReply, type DecodedReply } from './reply-record.js'
 import { instancesToConfirm, routeReply, storesOutcome, type DropReason, type RoutingView } from './routing.js'
 import { checkIdempotencyKey, idempotentCall, secondsUntil, type IdempotentCall } from './idempotency.js'
 import { PendingCalls, type PendingCall } from './pending.js'
+import { grants, newAcceptedCall, parseReplyId, pollAfter, replyId, TOKEN_LENGTH, type AcceptedCall } from './accepted.js'
 import { StatsCounters, type Counter, type KafkaReplyStats } from './stats.js'
 import { InstanceDirectory } from './instances.js'
 import { checkReply, type ReplySchema, type StaticOf } from './reply-schema.js'
@@ -26,6 +27,8 @@ import { CallTelemetry, endSpan, type CallTrace } from './telemetry/calls.js'
 export type { CancelHandle, KafkaReplyHealth, RequestOptions } from './call-options.js'
 
 const PRODUCER_DRAIN_MS = 10_000
+/** The fingerprint of an accepted call without a key: its record's reference is random, so no retry compares it. */
+const UNKEYED = '-'.repeat(43)
 /** How far in the future a reply's deadline may lie beyond maxTimeout (clock skew between hosts). */
 const CLOCK_SKEW = 5000
 
@@ -160,6 +163,8 @@ export class KafkaReply {
     }
     const timeout = options.timeout ?? this.#options.timeout
     checkTarget(topic, timeout, this.#options.maxTimeout)
+    // Prefer: respond-async, wait=N: the client would rather have the 202 after N seconds.
+    const wait = cancelHandle?.respondAsync === true && cancelHandle.wait !== undefined && cancelHandle.wait > 0 ? Math.min(timeout, cancelHandle.wait) : undefined
     const { idempotencyKey } = options
     if (idempotencyKey !== undefined) checkIdempotencyKey(idempotencyKey)
     if (this.#pending.size >= this.#options.maxPending) {
@@ -170,14 +175,21 @@ export class KafkaReply {
     const { signal } = options
     if (signal?.aborted === true) throw new errors.CANCELLED()
 
-    const deadline = Date.now() + timeout
+    const now = Date.now()
+    const deadline = now + (wait ?? timeout)
     let keyed: IdempotentCall | undefined
     if (idempotencyKey !== undefined) {
       keyed = idempotentCall(idempotencyKey, { route: cancelHandle?.route, topic, scope: options.idempotencyScope }, value, options.key)
     }
-    const correlation = newCorrelation(this.instanceId, deadline, keyed?.ref)
-    if (keyed !== undefined) {
-      const replayed = await this.#claim(keyed, correlation)
+    const isAccepted = options.accepted ?? this.#options.accepted
+    // A reply kept for less than the call waits would be gone when its 202 names it.
+    if (isAccepted && this.#options.acceptedTtl <= (wait ?? timeout) + this.#options.replyGrace) {
+      throw new errors.INVALID_CALL(`an accepted call's timeout plus replyGrace must be shorter than acceptedTtl (${this.#options.acceptedTtl} ms)`)
+    }
+    const accepted = isAccepted ? newAcceptedCall(options.idempotencyScope, this.#options.acceptedTtl, now, keyed?.ref) : undefined
+    const correlation = newCorrelation(this.instanceId, deadline, keyed?.ref ?? accepted?.ref)
+    if (keyed !== undefined || accepted !== undefined) {
+      const replayed = await this.#claim(keyed ?? { ref: accepted!.ref, fingerprint: UNKEYED }, correlation, accepted)
       if (replayed !== undefined) return this.#answer(replayed, options, call)
       // The claim took a round trip: the call may have been cancelled, or the plugin begun to close.
       const stop = isAborted(signal) ? new errors.CANCELLED() : this.#state !== 'ready' ? new errors.CLOSING() : undefined
@@ -186,22 +198,83 @@ export class KafkaReply {
         throw stop
       }
     }
+    // An accepted call's reply is awaited, and stored, until acceptedTtl: the worker is told that
+    // deadline, so that it does not skip a request that waited out a worker outage.
+    const workerDeadline = accepted?.until ?? deadline
 
-    const waiting = this.#pending.add(correlation, timeout)
+    if (accepted !== undefined && cancelHandle?.respondAsync === true && wait === undefined) {
+      // Prefer: respond-async: 202 once the request is in Kafka, without waiting for its reply.
+      try {
+        await this.#publish(topic, value, correlation, workerDeadline, options, call)
+      } catch (err) {
+        if (!accepted.keyed) this.#forget(accepted.ref) // nobody has its id
+        throw err
+      }
+      throw this.#accepted(replyId(accepted.ref, accepted.token))
+    }
+
+    const waiting = this.#pending.add(correlation, wait ?? timeout, accepted === undefined ? undefined : replyId(accepted.ref, accepted.token))
     const onAbort = () => {
       if (this.#pending.fail(correlation.id, new errors.CANCELLED())) this.#stats.add('cancelled')
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     if (cancelHandle !== undefined) cancelHandle.cancel = onAbort
-    this.#publish(topic, value, correlation, options, call)
+    this.#publish(topic, value, correlation, workerDeadline, options, call).catch((error: Error) => { this.#pending.fail(correlation.id, error) })
 
     let settled: Settled
     try {
       settled = await waiting
+    } catch (err) {
+      // Cancelled, or not published: nobody has the id of an accepted call without a key, so its record goes now.
+      if (accepted !== undefined && !accepted.keyed && !(err instanceof errors.ACCEPTED)) this.#forget(accepted.ref)
+      throw err
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
+    // Answered in time: the same.
+    if (accepted !== undefined && !accepted.keyed) this.#forget(accepted.ref)
     return this.#answer(settled, options, call)
+  }
+
+  /** The 202 of an accepted call: what to poll, and when. */
+  #accepted (id: string): Error {
+    this.#stats.add('accepted')
+    return Object.assign(new errors.ACCEPTED(), { replyId: id, retryAfter: pollAfter(this.#options.retryAfter) })
+  }
+
+  /**
+   * The reply of an accepted call, by the id its 202 gave (the Location's last segment), for a
+   * poller in `scope` (compared with the call's `idempotencyScope`). Resolves with the worker's
+   * reply as request() would have; rejects with the worker's error as request() would have, with
+   * FST_KAFKA_REPLY_ACCEPTED (202, `retryAfter`) while the reply is awaited, and with
+   * FST_KAFKA_REPLY_UNKNOWN_REPLY (404) when the id is unknown, expired or of another scope.
+   */
+  async poll (id: string, scope?: string): Promise<unknown> {
+    if (this.#state !== 'ready') throw new errors.CLOSING()
+    const parsed = parseReplyId(id)
+    let record
+    try {
+      record = parsed === undefined ? undefined : await this.#store.idempotency.readAccepted(parsed.ref)
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read an accepted call\'s record')
+      this.#stats.add('unavailable')
+      throw new errors.REDIS_UNAVAILABLE({ cause: err })
+    }
+    if (parsed === undefined || record === undefined || record.until <= Date.now() || !grants(record.access, parsed.token, scope)) {
+      this.#stats.add('polledUnknown')
+      throw new errors.UNKNOWN_REPLY()
+    }
+    if (record.stored === undefined) {
+      this.#stats.add('polledPending')
+      throw Object.assign(new errors.ACCEPTED(), { replyId: id, retryAfter: pollAfter(this.#options.retryAfter) })
+    }
+    const stored = decodeStored(record.stored)
+    this.#stats.add('polledDone')
+    if (stored === undefined) throw new errors.INVALID_REPLY('the stored reply is not one this version reads')
+    const { outcome } = stored
+    if (outcome.ok) return outcome.value
+    if ('invalid' in outcome) throw new errors.INVALID_REPLY(outcome.invalid)
+    throw remoteError(outcome.error)
   }
 
   /** What a settled call returns or throws: the same for a reply and for a replayed one. */
@@ -226,12 +299,12 @@ export class KafkaReply {
    * an earlier call with the same key (to replay), or undefined when this call is to be published;
    * throws 409 while another is in flight, 422 for a key used for another request.
    */
-  async #claim (keyed: IdempotentCall, correlation: Correlation): Promise<Settled | undefined> {
-    const until = correlation.deadline + this.#options.replyGrace
+  async #claim (keyed: IdempotentCall, correlation: Correlation, accepted: AcceptedCall | undefined): Promise<Settled | undefined> {
+    const until = Math.max(correlation.deadline + this.#options.replyGrace, accepted?.until ?? 0)
     let claim: Claim
     try {
       // Redis away (a cluster node failing over): ioredis would hold the command past the call's deadline.
-      claim = await withDeadline(this.#store.idempotency.claim(keyed.ref, keyed.fingerprint, correlation.id, until), correlation.deadline - Date.now(), () => {
+      claim = await withDeadline(this.#store.idempotency.claim(keyed.ref, keyed.fingerprint, correlation.id, until, accepted), correlation.deadline - Date.now(), () => {
         throw new Error('Redis did not answer the idempotency claim before the call\'s deadline')
       })
     } catch (err) {
@@ -246,6 +319,11 @@ export class KafkaReply {
     switch (claim.state) {
       case 'claimed':
         return undefined
+      case 'acceptedPending':
+        // A retry of an accepted call whose reply is still awaited: the same 202, the same Location.
+        if (accepted !== undefined) throw this.#accepted(replyId(keyed.ref, claim.access.slice(0, TOKEN_LENGTH)))
+        this.#stats.add('inProgress')
+        throw Object.assign(new errors.IDEMPOTENCY_IN_PROGRESS(), { retryAfter: secondsUntil(claim.until, Date.now()) })
       case 'inProgress': {
         this.#stats.add('inProgress')
         throw Object.assign(new errors.IDEMPOTENCY_IN_PROGRESS(), { retryAfter: secondsUntil(claim.until, Date.now()) })
@@ -273,6 +351,13 @@ export class KafkaReply {
     })
   }
 
+  /** Deletes the record of an accepted call without a key that was answered in time. */
+  #forget (ref: string): void {
+    this.#store.idempotency.forget(ref).catch((err: Error) => {
+      this.#log.warn({ err }, 'could not delete an accepted call\'s record: it expires after acceptedTtl')
+    })
+  }
+
   /** Seconds a 503 answer asks the client to wait (Retry-After). */
   get retryAfter (): number {
     return this.#options.retryAfter
@@ -290,11 +375,14 @@ export class KafkaReply {
     return { ready: this.#state === 'ready' && redis && kafka, kafka, redis }
   }
 
-  /** Refuses new calls and fails the waiting ones at once (503), so no caller hangs on shutdown. */
+  /**
+   * Refuses new calls and fails the waiting ones at once (503), so no caller hangs on shutdown. An
+   * accepted call gets its 202 instead: its reply is stored by another replica and polled there.
+   */
   stopAccepting (): void {
     if (this.#state === 'closed') return
     this.#state = 'closing'
-    this.#pending.failAll(() => new errors.CLOSING())
+    this.#pending.failAll(call => call.replyId === undefined ? new errors.CLOSING() : this.#accepted(call.replyId))
   }
 
   /** Leaves the reply group and closes the connections the plugin opened. Safe to call twice. */
@@ -324,17 +412,18 @@ export class KafkaReply {
     await producer.close()
   }
 
-  #publish (topic: string, value: string, correlation: Correlation, options: RequestOptions, call: CallTrace): void {
+  /** Publishes a request; rejects with the error its call gets when it could not be. */
+  #publish (topic: string, value: string, correlation: Correlation, deadline: number, options: RequestOptions, call: CallTrace): Promise<void> {
     const headers: Record<string, string | Buffer> = {
       ...options.headers,
       [HEADERS.correlationId]: correlation.id,
       [HEADERS.replyTopic]: this.#options.replyTopic,
-      [HEADERS.deadline]: String(correlation.deadline),
+      [HEADERS.deadline]: String(deadline),
       ...(correlation.ref === undefined ? undefined : { [HEADERS.idempotencyKey]: correlation.ref }),
       ...affinityHeaders(this.#options.affinity, this.#nextReplyPartition())
     }
     const send = call.publish(correlation.id, headers)
-    this.#producer!.send(topic, { key: options.key, value, headers }, send.scope).then(
+    return this.#producer!.send(topic, { key: options.key, value, headers }, send.scope).then(
       () => {
         endSpan(send.span, undefined)
         this.#stats.add('sent')
@@ -346,7 +435,7 @@ export class KafkaReply {
         // Refused by the broker: nothing was written, so a retry may go ahead. Any other failure
         // may have written the record all the same: its key stays in flight to its deadline.
         if (!(error instanceof errors.PUBLISH_FAILED)) this.#release(correlation)
-        this.#pending.fail(correlation.id, error)
+        throw error
       }
     )
   }
@@ -441,6 +530,11 @@ export class KafkaReply {
   /** The deadline passed: 504 at once. The error says when, for a caller that measures how late it came. */
   #onDeadline (call: PendingCall): void {
     const { correlation } = call
+    if (call.replyId !== undefined) {
+      // An accepted call: 202, and its reply, when it comes, is stored for a poll.
+      if (this.#pending.has(correlation.id)) this.#pending.fail(correlation.id, this.#accepted(call.replyId))
+      return
+    }
     const error = Object.assign(new errors.TIMEOUT(call.timeout), { deadline: correlation.deadline, expiredAt: Date.now() })
     if (this.#pending.fail(correlation.id, error)) this.#stats.add('timeouts')
   }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { Redis } from 'ioredis'
+import type { FastifyRequest } from 'fastify'
 import { isCluster, isClusterOption, isServerOption, type RedisOption } from './redis/client.js'
 import { errors } from './errors.js'
 import { INSTANCE_ID_PATTERN, newInstanceId } from './correlation.js'
@@ -28,6 +29,10 @@ export const OptionsSchema = Type.Object({
   configureKeyspaceEvents: Type.Optional(Type.Boolean()),
   readyTimeout: Type.Optional(Millis('how long startup may take')),
   idempotencyTtl: Type.Optional(Type.Integer({ minimum: 1000, description: 'ms the outcome of a call with an idempotencyKey is kept for its retries' })),
+  accepted: Type.Optional(Type.Boolean({ description: 'the default of the call option accepted: 202 Accepted and a Location past the deadline, instead of a 504' })),
+  acceptedTtl: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2_147_483_647, description: 'ms an accepted call\'s reply is kept for its polls, counted from the call' })),
+  acceptedPrefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$', maxLength: 200, description: 'URL prefix of the poll route GET <acceptedPrefix>/replies/:id' })),
+  acceptedScope: Type.Optional(Type.Unknown({ description: 'a function (request) => string | undefined: the poller\'s scope, compared with the call\'s idempotencyScope' })),
   affinity: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('spring'), Type.Literal('nestjs')], {
     description: 'ask workers to reply to a partition this instance consumes: true (this project\'s responder), \'spring\' or \'nestjs\' (also in that replier\'s encoding), false'
   })),
@@ -39,7 +44,7 @@ type PlainOptions = Static<typeof OptionsSchema>
 export type { KafkaOption }
 
 /** Options of fastify-kafka-reply. */
-export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'> {
+export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis' | 'acceptedScope'> {
   /**
    * How the plugin reaches Kafka: a kafkajs config (`brokers`, `clientId`, ...) or `{ client }` with a
    * kafkajs instance you own; or `{ library: '@platformatic/kafka', brokers, clientId, ... }`.
@@ -51,11 +56,20 @@ export interface KafkaReplyOptions extends Omit<PlainOptions, 'kafka' | 'redis'>
    * or an ioredis Redis or Cluster you own (without an ioredis `keyPrefix`).
    */
   redis: RedisOption
+  /**
+   * The scope of a poll of the route `GET <acceptedPrefix>/replies/:id`, from the poll's request
+   * (the authenticated user's id, say): a poll gets the reply only when it equals the call's
+   * `idempotencyScope`. Unset: polls have no scope, and only calls without one can be polled.
+   */
+  acceptedScope?: (request: FastifyRequest) => string | undefined
 }
 
 /** The options with every default filled in. */
-export interface ResolvedOptions extends Required<Omit<KafkaReplyOptions, 'consumer' | 'replyTopicReplicationFactor'>> {
+export interface ResolvedOptions extends Required<Omit<KafkaReplyOptions, 'consumer' | 'replyTopicReplicationFactor' | 'acceptedPrefix' | 'acceptedScope'>> {
   consumer: NonNullable<PlainOptions['consumer']>
+  /** Where the poll route is: set when `accepted` or `acceptedPrefix` was (the route is registered), else undefined. */
+  acceptedPrefix?: string
+  acceptedScope?: (request: FastifyRequest) => string | undefined
   /** Unset: the broker's default.replication.factor. */
   replyTopicReplicationFactor?: number
 }
@@ -75,8 +89,13 @@ export const DEFAULTS = {
   configureKeyspaceEvents: false,
   readyTimeout: 30_000,
   idempotencyTtl: 86_400_000,
+  accepted: false,
+  acceptedTtl: 3_600_000,
   affinity: true
 } as const
+
+/** The poll route's prefix when `acceptedPrefix` is not set. */
+export const DEFAULT_ACCEPTED_PREFIX = '/kafka-reply'
 
 /**
  * Validates the options once, at registration. An invalid value is an error that names the
@@ -93,6 +112,11 @@ export function resolveOptions (options: unknown): ResolvedOptions {
     ...withoutUndefined(plain),
     consumer: { ...CONSUMER_DEFAULTS, ...withoutUndefined(plain.consumer ?? {}) }
   } as ResolvedOptions
+  if (plain.acceptedScope !== undefined && typeof plain.acceptedScope !== 'function') {
+    throw new errors.INVALID_OPTION('acceptedScope', 'expected a function (request) => string | undefined')
+  }
+  // The poll route is registered when accepted calls are on by default or its prefix was chosen.
+  if (resolved.accepted || plain.acceptedPrefix !== undefined) resolved.acceptedPrefix ??= DEFAULT_ACCEPTED_PREFIX
   if (resolved.timeout > resolved.maxTimeout) {
     throw new errors.INVALID_OPTION('timeout', `must not exceed maxTimeout (${resolved.maxTimeout} ms)`)
   }

@@ -6,9 +6,12 @@ export interface PendingCall {
   readonly correlation: Correlation
   readonly timeout: number
   readonly startedAt: number
+  /** An accepted call: the id its 202 names, instead of a 504 at the deadline. */
+  readonly replyId?: string
 }
 
 interface Entry extends PendingCall {
+  replyId?: string
   resolve: (settled: Settled) => void
   reject: (error: Error) => void
   /** Fires first for the last look, then at the deadline. */
@@ -43,11 +46,12 @@ export class PendingCalls {
   }
 
   /** Registers a call; the promise settles through settle() or fail(). */
-  add (correlation: Correlation, timeout: number): Promise<Settled> {
+  add (correlation: Correlation, timeout: number, replyId?: string): Promise<Settled> {
     return new Promise((resolve, reject) => {
       const startedAt = Date.now()
       const lead = Math.min(LAST_LOOK_LEAD_MS, Math.floor(timeout / 10))
       const entry: Entry = { correlation, timeout, startedAt, resolve, reject, timer: undefined as unknown as NodeJS.Timeout }
+      if (replyId !== undefined) entry.replyId = replyId
       entry.timer = setTimeout(() => this.#lastLook(entry), Math.max(0, correlation.deadline - lead - startedAt))
       entry.timer.unref()
       this.#entries.set(correlation.id, entry)
@@ -86,8 +90,8 @@ export class PendingCalls {
   }
 
   /** Rejects every waiting call. */
-  failAll (makeError: () => Error): void {
-    for (const id of [...this.#entries.keys()]) this.fail(id, makeError())
+  failAll (makeError: (call: PendingCall) => Error): void {
+    for (const [id, entry] of [...this.#entries]) this.fail(id, makeError(entry))
   }
 
   /** The calls waiting now. */

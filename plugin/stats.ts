@@ -45,8 +45,16 @@ export interface KafkaReplyStats {
   inProgress: number
   /** Calls refused with 422: the idempotency key was used for another request. */
   keyReused: number
-  /** Replies of calls with an idempotency key that this instance consumed and stored as their outcome. */
+  /** Replies of calls with an idempotency key, or accepted calls, that this instance consumed and stored as their outcome. */
   outcomesStored: number
+  /** Accepted calls answered 202 Accepted: their deadline passed with no reply, or they were asked to answer at once (`Prefer: respond-async`). */
+  accepted: number
+  /** Polls of an accepted call's reply answered 202: still pending. */
+  polledPending: number
+  /** Polls answered with the worker's reply or its error. */
+  polledDone: number
+  /** Polls answered 404: unknown, expired or another scope's reply. */
+  polledUnknown: number
 }
 
 export type Counter = Exclude<keyof KafkaReplyStats, 'pending'>
@@ -74,7 +82,11 @@ export class StatsCounters {
     replayed: 0,
     inProgress: 0,
     keyReused: 0,
-    outcomesStored: 0
+    outcomesStored: 0,
+    accepted: 0,
+    polledPending: 0,
+    polledDone: 0,
+    polledUnknown: 0
   }
 
   add (counter: Counter, by = 1): void {

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { freshTopics, startInstance, startWorker } from './helpers/kafka-reply.js'
 import { privateRedis } from './helpers/private-redis.js'
+import { waitFor } from './helpers/wait.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 t.test('a Redis ACL user limited to the key prefix and its own notification channels is enough', async t => {
   const names = await freshTopics(1)
@@ -19,9 +21,13 @@ t.test('a Redis ACL user limited to the key prefix and its own notification chan
     '+eval', '+evalsha', '+get')
   const url = redis.url.replace('redis://', 'redis://kafka-reply:s3cret@')
 
-  const apps = []
+  const apps: FastifyInstance[] = []
   for (const instanceId of ids) apps.push(await startInstance(t, names, { redis: url, instanceId }))
-  await startWorker(t, names, payload => payload)
+  // Job 4 takes longer than its caller waits: an accepted call answered 202.
+  await startWorker(t, names, async payload => {
+    if ((payload as { n: number }).n === 4) await sleep(300)
+    return payload
+  })
 
   const responses = await Promise.all(apps.map((app, n) => app.inject({ method: 'POST', url: '/call', payload: { n } })))
   t.same(responses.map(res => res.statusCode), [200, 200])
@@ -31,6 +37,12 @@ t.test('a Redis ACL user limited to the key prefix and its own notification chan
   t.same(await keyed(apps[0]), { n: 2 })
   t.same(await keyed(apps[1]), { n: 2 }, 'a keyed call, replayed on the other replica')
   t.equal(apps[1].kafkaReply.stats().replayed, 1)
+  // Accepted calls: the same scripts, a DEL when answered in time, a GET per poll.
+  t.same(await apps[0].kafkaReply.request(names.requestTopic, { n: 3 }, { accepted: true }), { n: 3 })
+  const accepted = await apps[0].kafkaReply.request(names.requestTopic, { n: 4 }, { accepted: true, timeout: 100 }).catch((err: { code: string, replyId: string }) => err) as { code: string, replyId: string }
+  t.equal(accepted.code, 'FST_KAFKA_REPLY_ACCEPTED')
+  await waitFor('the accepted reply', async () => (await apps[1].kafkaReply.poll(accepted.replyId).catch(() => undefined)) !== undefined)
+  t.same(await apps[1].kafkaReply.poll(accepted.replyId), { n: 4 })
   t.same(await admin.call('ACL', 'LOG'), [], 'ACL LOG is empty: the plugin ran no command, key or channel the rules leave out')
 
   const limited = new Redis(url)

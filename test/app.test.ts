@@ -195,6 +195,28 @@ t.test('Idempotency-Key: a retry while the first call waits is a 409 with Retry-
   t.equal(app.kafkaReply.stats().sent, sent + 1, 'the retry published nothing')
 })
 
+t.test('Prefer: respond-async: a slow quote is accepted (202, Location), polled by its customer while pending, fetched when done', async t => {
+  const body = { sku: 'SLOW', quantity: 4, customerId: 'cust-async' }
+  const customer = { 'x-customer-id': 'cust-async' }
+  const poll = (url: string, headers: Record<string, string> = customer) => app.inject({ method: 'GET', url, headers })
+
+  const accepted = await quote(body, { prefer: 'respond-async, wait=0' })
+  t.equal(accepted.statusCode, 202)
+  t.equal(accepted.headers['preference-applied'], 'respond-async')
+  t.match(accepted.headers.location, /^\/quotes\/replies\/[A-Za-z0-9_-]{44}$/)
+  const location = accepted.headers.location as string
+  t.equal((await poll(location)).statusCode, 202, 'pending')
+  t.equal((await poll(location, { 'x-customer-id': 'cust-other' })).statusCode, 404, 'another customer')
+  t.equal((await poll(location, {})).statusCode, 404, 'no customer')
+  await waitFor('the quote', async () => (await poll(location)).statusCode === 200, 5000)
+  t.match((await poll(location)).json(), { sku: 'SLOW', quantity: 4, customerId: 'cust-async', pricedBy: 'pricing-test' })
+
+  const waited = await quote({ ...body, quantity: 5 }, { prefer: 'respond-async; wait=60' })
+  t.equal(waited.statusCode, 202, `with wait longer than the deadline: the 202 at the ${TIMEOUT_MS} ms deadline, not a 504`)
+  const plain = await quote({ ...body, quantity: 6 })
+  t.equal(plain.statusCode, 504, 'without the preference: a 504 as before')
+})
+
 t.test('Idempotency-Key: the quoted form ("abc", IETF draft) and the bare one (abc, Stripe) are the same key; a malformed key is a 400', async t => {
   const body = { sku: 'KB-101', quantity: 3, customerId: 'cust-forms' }
   const quoted = await quote(body, { 'idempotency-key': '"order-7"' })
@@ -318,7 +340,7 @@ t.test('readiness and stats report this replica; a closing replica is not ready'
   t.equal((await app.inject('/health/live')).statusCode, 200)
 
   const stats = (await app.inject('/stats')).json()
-  t.match(stats, { instanceId: app.kafkaReply.instanceId, sent: Number, resolvedLocal: Number, timeouts: 4, remoteErrors: 5 })
+  t.match(stats, { instanceId: app.kafkaReply.instanceId, sent: Number, resolvedLocal: Number, timeouts: 5, remoteErrors: 5, accepted: 2 })
 
   app.kafkaReply.stopAccepting()
   const closing = await app.inject('/health/ready')

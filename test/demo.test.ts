@@ -6,7 +6,7 @@ import { within } from './helpers/stack.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths and a retried call', async t => {
+t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths, a retried call and an accepted one', async t => {
   // The command as a user types it; tap's loader hooks are left out, the demo runs compiled JS.
   const env = { ...process.env, NODE_OPTIONS: '' }
   const demo = spawn('npm', ['run', '--silent', 'demo'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -31,7 +31,9 @@ t.test('npm run demo builds, runs to its end, exits 0 and shows both reply paths
   t.equal(replays.length, 2, 'its retries after the late reply: the quote, Idempotent-Replayed: true')
   t.equal(new Set(replays.map(line => line.slice(-8))).size, 1, 'the same quote both times')
   t.match(output, /SCAN MATCH demo-[0-9a-f]+:\{\*\}:\* -> 0 reply keys/, 'no reply key left in Redis')
-  t.match(output, /SCAN MATCH demo-[0-9a-f]+:idempotency:\{\*\} -> 1 idempotency record: demo-[0-9a-f]+:idempotency:\{[A-Za-z0-9_-]{22}\} \(PTTL \d+ ms\)/, 'only the idempotency record, kept on purpose')
+  t.match(output, /the call, Prefer: respond-async, wait=60\s+api-\d\s+202\s+1\s+\/quotes\/replies\//, 'a slow quote accepted: 202 with a Location')
+  t.match(output, /poll after Retry-After\s+api-\d\s+200\s+-\s+-\s+\d+\.\d+\s+SLOW x 2 = /, 'its quote fetched when done')
+  t.match(output, /SCAN MATCH demo-[0-9a-f]+:idempotency:\{\*\} -> 2 idempotency records: demo-[0-9a-f]+:idempotency:\{[A-Za-z0-9_-]{22}\} \(PTTL \d+ ms\)/, 'only the idempotency record and the accepted reply, kept on purpose')
   t.match(output, /demo: all \d+ checks passed/)
   t.notMatch(output, /FAIL/)
 })

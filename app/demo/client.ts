@@ -13,6 +13,8 @@ export interface Exchange {
   replayed: string
   /** The Retry-After response header (seconds); '-' when absent. */
   retryAfter: string
+  /** The Location response header (a 202's poll URL); '-' when absent. */
+  location: string
   /** From sending the request to having read the whole response. */
   ms: number
   body: Record<string, unknown>
@@ -36,6 +38,7 @@ export async function exchange (port: number, method: 'GET' | 'POST', path: stri
     path: res.headers.get(ROUTE_HEADERS.path) ?? '-',
     replayed: res.headers.get('idempotent-replayed') ?? '-',
     retryAfter: res.headers.get('retry-after') ?? '-',
+    location: res.headers.get('location') ?? '-',
     ms,
     body: json
   }

@@ -15,7 +15,7 @@ import { Checks } from './checks.js'
 import { startChild, type Child } from './children.js'
 import { exchange } from './client.js'
 import { projectRoot, serverEntry, workerEntry } from './paths.js'
-import { failures, idempotentRetries, redisIsEmpty, routing, warmUp, type DemoContext } from './steps.js'
+import { acceptedQuote, failures, idempotentRetries, redisIsEmpty, routing, warmUp, type DemoContext } from './steps.js'
 import { table } from './table.js'
 import { traceOneRequest } from './waterfall.js'
 
@@ -112,6 +112,9 @@ try {
 
   section('Retries with an Idempotency-Key: the call times out, its retries get the late quote, not a second one')
   await idempotentRetries(ctx)
+
+  section('202 Accepted: a client that prefers respond-async gets a Location for its slow quote, and polls it')
+  await acceptedQuote(ctx)
 
   section('Redis after the deadlines')
   await redisIsEmpty(ctx)

@@ -140,27 +140,71 @@ export async function idempotentRetries (ctx: DemoContext): Promise<void> {
 }
 
 /**
+ * A client that handles 202 Accepted says so (`Prefer: respond-async, wait=60`): its SLOW quote gets
+ * a 202 at the deadline instead of a 504, with a Location. Polled on the other replica while the
+ * worker prices it: 202 with Retry-After; by another customer: 404; once the late reply is stored:
+ * the quote.
+ */
+export async function acceptedQuote (ctx: DemoContext): Promise<void> {
+  const { replicas: [a, b], checks } = ctx
+  const body = { sku: FAULT_SKUS.slow, quantity: 2, customerId: 'cust-jon' }
+  const customer = { 'x-customer-id': body.customerId }
+  const rows: Array<Exchange & { what: string }> = []
+  const send = async (what: string, row: Promise<Exchange>) => {
+    const exchanged = { ...await row, what }
+    rows.push(exchanged)
+    return exchanged
+  }
+
+  const firstSent = Date.now()
+  const call = await send('the call, Prefer: respond-async, wait=60', exchange(a.port!, 'POST', '/quotes', body, { prefer: 'respond-async, wait=60' }))
+  const { location } = call
+  const pending = await send('poll while the worker prices it', exchange(b.port!, 'GET', location, undefined, customer))
+  const foreign = await send('poll by another customer', exchange(b.port!, 'GET', location, undefined, { 'x-customer-id': 'cust-ivy' }))
+  // A client polls as often as Retry-After says, until the quote is there.
+  let done: Exchange = pending
+  const giveUp = Date.now() + ctx.slowMs + 10_000
+  while (done.status === 202 && Date.now() < giveUp) {
+    await sleep(Number(done.retryAfter) * 1000 || 1000)
+    done = await exchange(a.port!, 'GET', location, undefined, customer)
+  }
+  rows.push({ ...done, what: 'poll after Retry-After' })
+
+  console.log(table(['#', 'request', 'HTTP to', 'status', 'Retry-After', 'Location', 'latency ms', 'answer'],
+    rows.map((r, i) => [i + 1, r.what, r.instance, r.status, r.retryAfter, r.location === '-' ? '-' : `${r.location.slice(0, 24)}...`, ms(r.ms), r.status === 200 ? `${money(r.body)}, quote ${String(r.body.quoteId).slice(0, 8)}` : answer(r.body)])))
+  console.log()
+  checks.check(call.status === 202 && /^\/quotes\/replies\/[A-Za-z0-9_-]{44}$/.test(location) && call.ms >= ctx.timeoutMs,
+    `the call: 202 Accepted with a Location at its ${ctx.timeoutMs} ms deadline, not a 504`)
+  checks.check(pending.status === 202 && pending.body.code === 'FST_KAFKA_REPLY_ACCEPTED' && /^\d+$/.test(pending.retryAfter), 'polled on the other replica while pending: 202 with Retry-After')
+  checks.check(foreign.status === 404 && foreign.body.code === 'FST_KAFKA_REPLY_UNKNOWN_REPLY', 'polled by another customer: 404 FST_KAFKA_REPLY_UNKNOWN_REPLY')
+  const pricedAt = Date.parse(String(done.body.validUntil)) - QUOTE_VALIDITY_MS
+  checks.check(done.status === 200 && done.body.customerId === body.customerId && pricedAt >= firstSent + ctx.timeoutMs,
+    `polled once the worker was done: 200 with the quote priced ${((pricedAt - firstSent) / 1000).toFixed(1)} s after the call, past its deadline`)
+}
+
+/**
  * Once the SLOW replies came back late: no reply key of the run is left in Redis. The idempotency
- * record of the keyed call is, on purpose: it answers the key's retries for idempotencyTtl.
+ * record of the keyed call is, on purpose: it answers the key's retries for idempotencyTtl; so is
+ * the accepted call's, which answers its polls for acceptedTtl.
  */
 export async function redisIsEmpty (ctx: DemoContext): Promise<void> {
   const { replicas, checks, redis, keyPrefix } = ctx
   const giveUp = Date.now() + ctx.slowMs + 10_000
   let all = await Promise.all(replicas.map(stats))
-  while (sum(all, 'late') < 2 && Date.now() < giveUp) {
+  while (sum(all, 'late') < 3 && Date.now() < giveUp) {
     await sleep(100)
     all = await Promise.all(replicas.map(stats))
   }
-  checks.check(sum(all, 'late') === 2, 'both SLOW replies arrived after their deadlines: neither was handed over through Redis')
+  checks.check(sum(all, 'late') === 3, 'the three SLOW replies arrived after their deadlines: none was handed over through Redis')
   const keys = await keysUnder(redis, keyPrefix)
   console.log(`  SCAN MATCH ${keysPattern(keyPrefix)} -> ${plural(keys.length, 'reply key')}${keys.length > 0 ? `: ${keys.join(', ')}` : ''}`)
   checks.check(keys.length === 0, `no reply key under the prefix: the ${sum(all, 'handedOver')} replies handed over through Redis were deleted on read (GETDEL)`)
   const records = await recordsUnder(redis, keyPrefix)
   const ttls = await Promise.all(records.map(async record => await redis.pttl(record)))
   console.log(`  SCAN MATCH ${idempotencyPattern(keyPrefix)} -> ${plural(records.length, 'idempotency record')}${records.map((record, i) => `: ${record} (PTTL ${ttls[i]} ms)`).join(',')}`)
-  checks.check(records.length === 1 && ttls[0] > ctx.slowMs, 'one idempotency record, the keyed call\'s outcome: kept on purpose, for the retries of its key until its TTL')
+  checks.check(records.length === 2 && ttls.every(ttl => ttl > ctx.slowMs), 'two records, the keyed call\'s outcome and the accepted call\'s reply: kept on purpose, for retries and polls until their TTL')
   console.log()
-  const counters: Array<keyof KafkaReplyStats> = ['sent', 'resolvedLocal', 'resolvedViaRedis', 'handedOver', 'remoteErrors', 'timeouts', 'late', 'inProgress', 'outcomesStored', 'replayed', 'pending']
+  const counters: Array<keyof KafkaReplyStats> = ['sent', 'resolvedLocal', 'resolvedViaRedis', 'handedOver', 'remoteErrors', 'timeouts', 'late', 'inProgress', 'outcomesStored', 'replayed', 'accepted', 'polledDone', 'pending']
   console.log(table(['replica', ...counters], all.map(s => [s.instanceId, ...counters.map(c => s[c])])))
   console.log()
 }

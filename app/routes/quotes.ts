@@ -3,6 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { STATUS_CODES } from 'node:http'
 import { QuoteRequestSchema, QuoteSchema } from '../../worker/contract.js'
+import type { FastifyRequest } from 'fastify'
+import { parsePrefer } from '../../plugin/index.js'
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency-key.js'
 
 /** Options of the quotes routes. */
@@ -26,8 +28,26 @@ export const ROUTE_HEADERS = {
   path: 'x-kafka-reply-path'
 } as const
 
+/** Where an accepted quote is polled: GET /quotes/replies/:id (the plugin's poll route). */
+export const QUOTE_REPLIES_PREFIX = '/quotes'
+
+/** The request header a poll names its customer by: the quote's `customerId`, or the poll is a 404. */
+export const CUSTOMER_HEADER = 'x-customer-id'
+
+/**
+ * The scope of a poll (the plugin's `acceptedScope`): its customer, as the quote's
+ * `idempotencyScope` is. A real API would take both from its session or token.
+ */
+export function customerOfPoll (request: FastifyRequest): string | undefined {
+  const customer = request.headers[CUSTOMER_HEADER]
+  return typeof customer === 'string' ? customer : undefined
+}
+
 /** The request headers POST /quotes reads. */
 const QuoteHeadersSchema = Type.Object({
+  prefer: Type.Optional(Type.String({
+    description: '`respond-async` (RFC 7240): 202 Accepted with a Location to poll, at once or, with `wait=<seconds>`, when the quote takes longer'
+  })),
   [IDEMPOTENCY_KEY_HEADER]: Type.Optional(Type.String({
     description: 'names a request and its retries: a retry gets the first call\'s quote, or 409 while it runs; `"abc"` (IETF draft) or `abc` (Stripe), scoped by the customer'
   }))
@@ -110,6 +130,7 @@ export const quotesRoutes: FastifyPluginAsyncTypebox<QuotesOptions> = async func
       key: request.body.customerId,
       idempotencyKey: idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER]),
       idempotencyScope: request.body.customerId,
+      accepted: parsePrefer(request.headers.prefer).respondAsync,
       onRoute: route => {
         reply.header(ROUTE_HEADERS.path, route.path)
         reply.header(ROUTE_HEADERS.consumedBy, route.consumedBy)

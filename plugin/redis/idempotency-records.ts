@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { FINGERPRINT_LENGTH } from '../idempotency.js'
 import type { Log } from '../log.js'
+import type { AcceptedCall } from '../accepted.js'
 import { isCluster, type RedisClient } from './client.js'
 import { byNode, nodeUnavailable, pipelined, withoutCommand } from './pipeline.js'
 
@@ -12,56 +12,102 @@ const RETRY_FOR_MS = 5000
 /**
  * One record per idempotency key (per reference), `<prefix>:idempotency:{<ref>}`: the braces put
  * each record in the slot of its own reference on a Redis Cluster, so records spread over the
- * nodes, and a client's key, hashed into the reference, never chooses a slot. Two layouts:
+ * nodes, and a client's key, hashed into the reference, never chooses a slot. An accepted call
+ * (202 Accepted) has a record too, under its key's reference or, without a key, under a digest of
+ * its reply id's token. Four layouts, `|`-separated after a letter:
  *
- * - in flight: `F<until>|<fingerprint>|<correlation id>`: a call was published and its outcome is
- *   awaited; `until` (epoch ms, the deadline plus replyGrace) is when a retry may publish again.
- * - done: `D<fingerprint>|<stored reply>`: the worker's reply in the hand-over layout (stored-reply.ts).
+ * - `F<until>|<fingerprint>|<correlation id>`: a keyed call in flight; `until` (epoch ms, the
+ *   deadline plus replyGrace) is when a retry may publish again.
+ * - `D<fingerprint>|<stored reply>`: its outcome, the worker's reply in the hand-over layout (stored-reply.ts).
+ * - `A<until>|<fingerprint>|<acceptedUntil>|<keyed 0/1>|<token><scope digest>|<correlation id>`:
+ *   an accepted call in flight; `until` is acceptedUntil (or the deadline plus grace if later), so a
+ *   retry with its key gets its 202 rather than publishing again while its reply is awaited.
+ * - `C<fingerprint>|<acceptedUntil>|<keyed 0/1>|<token><scope digest>|<stored reply>`: its outcome.
  *
  * Each operation is one script, so that reading a record and changing it cannot interleave with
  * another replica's. Scripts run with the caller's ACL: the Redis user needs +eval +evalsha, and
  * +get +set +del on `~<prefix>:idempotency:*`.
  */
-const CLAIM = `
-local v = redis.call('GET', KEYS[1])
-if v then
-  local kind = string.sub(v, 1, 1)
-  if kind == 'D' then
-    if string.sub(v, 2, ${FINGERPRINT_LENGTH + 1}) ~= ARGV[3] then return {'reused'} end
-    return {'done', string.sub(v, ${FINGERPRINT_LENGTH + 3})}
+const RECORD = `
+local function fields (v, n)
+  local parts, from = {}, 2
+  for i = 1, n - 1 do
+    local bar = string.find(v, '|', from, true)
+    if not bar then return nil end
+    parts[i] = string.sub(v, from, bar - 1)
+    from = bar + 1
   end
-  if kind ~= 'F' then return {'unknown'} end
-  local bar = string.find(v, '|', 2, true)
-  if string.sub(v, bar + 1, bar + ${FINGERPRINT_LENGTH}) ~= ARGV[3] then return {'reused'} end
-  local untilMs = string.sub(v, 2, bar - 1)
-  if tonumber(untilMs) > tonumber(ARGV[1]) then return {'inProgress', untilMs} end
+  parts[n] = string.sub(v, from)
+  return parts
 end
-redis.call('SET', KEYS[1], 'F' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4], 'PX', ARGV[5])
+local function record (v)
+  if not v then return nil end
+  local kind = string.sub(v, 1, 1)
+  local f
+  if kind == 'F' then
+    f = fields(v, 3)
+    if f then return { kind = kind, untilMs = f[1], fp = f[2], id = f[3] } end
+  elseif kind == 'D' then
+    f = fields(v, 2)
+    if f then return { kind = kind, fp = f[1], stored = f[2] } end
+  elseif kind == 'A' then
+    f = fields(v, 6)
+    if f then return { kind = kind, untilMs = f[1], fp = f[2], acceptedUntil = f[3], keyed = f[4], access = f[5], id = f[6] } end
+  elseif kind == 'C' then
+    f = fields(v, 5)
+    if f then return { kind = kind, fp = f[1], acceptedUntil = f[2], keyed = f[3], access = f[4], stored = f[5] } end
+  end
+  return { kind = '?' }
+end
+`
+
+/** ARGV: now, until, fingerprint, correlation id, ttl, and for an accepted call `<acceptedUntil>|<keyed>|<access>` (else ''). */
+const CLAIM = `${RECORD}
+local r = record(redis.call('GET', KEYS[1]))
+if r then
+  if r.kind == '?' then return {'unknown'} end
+  if r.fp ~= ARGV[3] then return {'reused'} end
+  if r.kind == 'D' or r.kind == 'C' then return {'done', r.stored} end
+  if tonumber(r.untilMs) > tonumber(ARGV[1]) then
+    if r.kind == 'A' then return {'acceptedPending', r.untilMs, r.access} end
+    return {'inProgress', r.untilMs}
+  end
+end
+if ARGV[6] == '' then
+  redis.call('SET', KEYS[1], 'F' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4], 'PX', ARGV[5])
+else
+  redis.call('SET', KEYS[1], 'A' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[6] .. '|' .. ARGV[4], 'PX', ARGV[5])
+end
 return {'claimed'}
 `
 
-/** The id of the call in flight, or false: the record is done, missing or of another layout. */
-const IN_FLIGHT_ID = `
-local function inFlight (v)
-  if not v or string.sub(v, 1, 1) ~= 'F' then return false, nil end
-  local bar = string.find(v, '|', 2, true)
-  return string.sub(v, bar + ${FINGERPRINT_LENGTH + 2}), string.sub(v, bar + 1, bar + ${FINGERPRINT_LENGTH})
-end
-`
-
-const COMPLETE = `${IN_FLIGHT_ID}
-local v = redis.call('GET', KEYS[1])
-local id, fingerprint = inFlight(v)
-if id == ARGV[1] then
-  redis.call('SET', KEYS[1], 'D' .. fingerprint .. '|' .. ARGV[2], 'PX', ARGV[3])
+/**
+ * ARGV: correlation id, stored reply, idempotencyTtl, now. A keyed outcome is kept idempotencyTtl
+ * from now; an accepted call's until its acceptedUntil at least (exactly, without a key).
+ */
+const COMPLETE = `${RECORD}
+local r = record(redis.call('GET', KEYS[1]))
+if not r then return 0 end
+if r.kind == 'D' or r.kind == 'C' then return 2 end
+if r.id ~= ARGV[1] then return 0 end
+if r.kind == 'F' then
+  redis.call('SET', KEYS[1], 'D' .. r.fp .. '|' .. ARGV[2], 'PX', ARGV[3])
   return 1
 end
-if v and string.sub(v, 1, 1) == 'D' then return 2 end
-return 0
+local ttl = tonumber(r.acceptedUntil) - tonumber(ARGV[4])
+if r.keyed == '1' and tonumber(ARGV[3]) > ttl then ttl = tonumber(ARGV[3]) end
+if ttl < 1 then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('SET', KEYS[1], 'C' .. r.fp .. '|' .. r.acceptedUntil .. '|' .. r.keyed .. '|' .. r.access .. '|' .. ARGV[2], 'PX', ttl)
+return 1
 `
 
-const RELEASE = `${IN_FLIGHT_ID}
-if inFlight(redis.call('GET', KEYS[1])) == ARGV[1] then
+/** ARGV: correlation id. */
+const RELEASE = `${RECORD}
+local r = record(redis.call('GET', KEYS[1]))
+if r and (r.kind == 'F' or r.kind == 'A') and r.id == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
 end
@@ -96,6 +142,8 @@ export type Claim =
   | { state: 'claimed' }
   /** A call with the same key is in flight until `until` (epoch ms). */
   | { state: 'inProgress', until: number }
+  /** An accepted call with the same key awaits its reply until `until`; `access` is its token and scope digest. */
+  | { state: 'acceptedPending', until: number, access: string }
   /** The outcome of an earlier call, in the hand-over layout. */
   | { state: 'done', stored: string }
   /** The key was used for another request. */
@@ -113,6 +161,36 @@ export type CompleteOutcome =
   | 'duplicate'
   /** The record is gone (expired) or awaits another call (a retry took over): nothing stored. */
   | 'stale'
+
+/** An accepted call's record, as a poll reads it. */
+export interface AcceptedRecord {
+  /** Epoch ms after which a poll gets 404, whatever Redis still holds. */
+  until: number
+  /** The token and the scope digest a poll must match. */
+  access: string
+  /** The outcome in the hand-over layout, once the reply came. */
+  stored?: string
+}
+
+/** Reads an `A` (pending) or `C` (done) record; undefined for any other. */
+export function parseAcceptedRecord (value: string): AcceptedRecord | undefined {
+  const kind = value[0]
+  if (kind !== 'A' && kind !== 'C') return undefined
+  const fields: string[] = []
+  let from = 1
+  const count = kind === 'A' ? 6 : 5
+  for (let i = 0; i < count - 1; i++) {
+    const bar = value.indexOf('|', from)
+    if (bar === -1) return undefined
+    fields.push(value.slice(from, bar))
+    from = bar + 1
+  }
+  fields.push(value.slice(from))
+  // A: until, fingerprint, acceptedUntil, keyed, access, id. C: fingerprint, acceptedUntil, keyed, access, stored.
+  const until = Number(kind === 'A' ? fields[2] : fields[1])
+  if (!Number.isSafeInteger(until)) return undefined
+  return kind === 'A' ? { until, access: fields[4] } : { until, access: fields[3], stored: fields[4] }
+}
 
 /** The outcome of one keyed call, to store in its record. */
 export interface Completion {
@@ -146,19 +224,42 @@ export class IdempotencyRecords {
 
   /**
    * Reads the key's record and, unless a call is in flight or done, records this call as in flight
-   * until `until`: one script, one round trip. The record lives idempotencyTtl, or until `until` if
-   * that is later, so that a reply however late still finds it.
+   * until `until`: one script, one round trip. A keyed record lives idempotencyTtl, or until `until`
+   * if that is later, so that a reply however late still finds it; an accepted call's record
+   * without a key lives exactly until its `accepted.until`.
    */
-  async claim (ref: string, fingerprint: string, correlationId: string, until: number): Promise<Claim> {
+  async claim (ref: string, fingerprint: string, correlationId: string, until: number, accepted?: AcceptedCall): Promise<Claim> {
     const now = Date.now()
-    const ttl = Math.max(this.#ttl, until - now)
-    const [state, value] = await new Promise<unknown>((resolve, reject) => {
+    const ttl = accepted !== undefined && !accepted.keyed ? accepted.until - now : Math.max(this.#ttl, until - now)
+    const acceptedFields = accepted === undefined ? '' : `${accepted.until}|${accepted.keyed ? 1 : 0}|${accepted.token}${accepted.scope}`
+    const [state, value, access] = await new Promise<unknown>((resolve, reject) => {
       if (this.#claims.length === 0) setImmediate(() => { this.#sendClaims() })
-      this.#claims.push({ ref, args: [now, until, fingerprint, correlationId, ttl], resolve, reject })
-    }) as [Claim['state'], string | undefined]
+      this.#claims.push({ ref, args: [now, until, fingerprint, correlationId, ttl, acceptedFields], resolve, reject })
+    }) as [Claim['state'], string | undefined, string | undefined]
     if (state === 'inProgress') return { state, until: Number(value) }
+    if (state === 'acceptedPending') return { state, until: Number(value), access: access! }
     if (state === 'done') return { state, stored: value! }
     return { state } as Claim
+  }
+
+  /** The record of `ref` as an accepted call's, for a poll: undefined when there is none (or another kind). */
+  async readAccepted (ref: string): Promise<AcceptedRecord | undefined> {
+    let value: string | null
+    try {
+      value = await this.#client().get(this.key(ref))
+    } catch (err) {
+      throw withoutCommand(err)
+    }
+    return value === null ? undefined : parseAcceptedRecord(value)
+  }
+
+  /** Deletes the record of an accepted call without a key whose caller got its reply in time: nobody will poll it. */
+  async forget (ref: string): Promise<void> {
+    try {
+      await this.#client().del(this.key(ref))
+    } catch (err) {
+      throw withoutCommand(err)
+    }
   }
 
   /**
@@ -194,7 +295,8 @@ export class IdempotencyRecords {
   async complete (completions: Completion[]): Promise<CompleteOutcome[]> {
     const client = this.#client()
     const keys = completions.map(({ ref }) => this.key(ref))
-    const args = (i: number) => [completions[i].correlationId, completions[i].stored, this.#ttl]
+    const now = Date.now()
+    const args = (i: number) => [completions[i].correlationId, completions[i].stored, this.#ttl, now]
     const outcomes = new Array<CompleteOutcome>(completions.length)
     await Promise.all(byNode(client, keys).map(async group => {
       const results = await pipelined(client, group.length, (target, j) => target.evalsha(SCRIPTS.complete.sha, 1, keys[group[j]], ...args(group[j])))

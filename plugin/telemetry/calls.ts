@@ -141,7 +141,8 @@ export class CallTrace {
       this.#span.setAttribute(ATTR.path, this.#route.path)
       this.#span.setAttribute(ATTR.consumedBy, this.#route.consumedBy)
     }
-    endSpan(this.#span, outcome, error)
+    // A 202 Accepted is not a failure of the call: the reply is fetched later.
+    endSpan(this.#span, outcome, outcome === 'accepted' ? undefined : error)
   }
 }
 
