@@ -20,7 +20,7 @@ import { openAgent, openLoad } from './lib/open-loop.js'
 import { writeResults, type OpenLoopBlock, type OpenLoopRun, type OutageFigures, type OutageRun, type RunFigures, type ScenarioResult } from './lib/report.js'
 import { aggregate, aggregateOpenLoop, aggregateOutage } from './lib/stats.js'
 import { eventLoopFigures } from './lib/event-loop.js'
-import { keyCosts } from './lib/key-cost.js'
+import { optionCosts } from './lib/option-cost.js'
 import { checkTargets } from './lib/targets.js'
 import { scenarios } from './scenarios/index.js'
 import { platformaticNodeProblem } from '../plugin/kafka/index.js'
@@ -356,7 +356,7 @@ function report (rounds: number) {
     warmupS
   }, outageRuns.get(s.name)!))
   const targets = checkTargets(results)
-  const costs = keyCosts(results)
+  const costs = optionCosts(results)
   const cpu = cpus()
   writeResults(out, {
     machine: {
@@ -374,7 +374,7 @@ function report (rounds: number) {
     ...(openLoop === undefined ? {} : { openLoop }),
     ...(workerOutage.length === 0 ? {} : { workerOutage }),
     targets,
-    ...(costs.length === 0 ? {} : { keyCosts: costs }),
+    ...(costs.length === 0 ? {} : { optionCosts: costs }),
     ...(failed.length === 0 ? {} : { failed })
   })
   return { results, openLoop, workerOutage, targets, costs }
@@ -416,10 +416,10 @@ if (repeat > 1) {
 console.log(`\nLoad average: ${loadBefore.join(', ')} before, ${loadAfter.join(', ')} after`)
 console.log(`\nTargets (ratios within this run${repeat > 1 ? ', on the medians' : ''}):`)
 for (const check of targets) console.log(`  ${check.met ? 'met    ' : 'NOT MET'}  ${check.target}: ${check.measured}`)
-if (costs.length > 0) console.log(`\nWhat a key costs (with keys over without${repeat > 1 ? ', on the medians' : ''}):`)
+if (costs.length > 0) console.log(`\nWhat an option on every call costs (with it over without${repeat > 1 ? ', on the medians' : ''}):`)
 for (const k of costs) {
-  console.log(`  ${k.keyed} / ${k.unkeyed}: req/s ${k.ratios.requestsPerSec} x, p50 ${k.ratios.p50} x, p99 ${k.ratios.p99} x, 1 connection p50 ${k.ratios.unloadedP50} x, ` +
-    `req per CPU-s ${k.ratios.requestsPerCpuSecond} x, Redis cmds per req ${k.redisCommandsPerRequest.keyed} vs ${k.redisCommandsPerRequest.unkeyed}`)
+  console.log(`  ${k.option}: ${k.withOption} / ${k.without}: req/s ${k.ratios.requestsPerSec} x, p50 ${k.ratios.p50} x, p99 ${k.ratios.p99} x, 1 connection p50 ${k.ratios.unloadedP50} x, ` +
+    `req per CPU-s ${k.ratios.requestsPerCpuSecond} x, Redis cmds per req ${k.redisCommandsPerRequest.withOption} vs ${k.redisCommandsPerRequest.without}`)
 }
 for (const f of failed) console.log(`FAILED  ${f.scenario}, round ${f.round}: ${f.error}`)
 console.log(`\nwrote ${join(out, 'latest.json')}, latest.md and latest.svg`)

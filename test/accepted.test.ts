@@ -160,7 +160,8 @@ t.test('a worker error is fetched as its mapped status; a foreign scope and an u
 
 t.test('a reply is kept acceptedTtl from the call: then 404, whether a reply came or not', async t => {
   const names = await freshTopics(1)
-  const app = await acceptingInstance(t, names, { acceptedTtl: 1500 })
+  // Long enough that the poll of n 6 comes before it on a busy machine, short enough to wait out.
+  const app = await acceptingInstance(t, names, { acceptedTtl: 4000 })
   const worker = heldWorker()
   await startWorker(t, names, worker.handler)
   const redis = redisClient(t)
@@ -172,7 +173,7 @@ t.test('a reply is kept acceptedTtl from the call: then 404, whether a reply cam
   worker.release() // both answer: n 5 is not polled, n 6 is
   await waitFor('both replies stored', () => app.kafkaReply.stats().outcomesStored === 2)
   t.equal((await poll(app, location(answered))).statusCode, 200)
-  await waitFor('the records to expire', async () => (await recordsUnder(redis, names.keyPrefix)).length === 0, 5000)
+  await waitFor('the records to expire', async () => (await recordsUnder(redis, names.keyPrefix)).length === 0, 15_000)
   for (const res of [never, answered]) t.equal((await poll(app, location(res))).statusCode, 404)
 })
 

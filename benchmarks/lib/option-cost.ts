@@ -1,36 +1,44 @@
 import type { ScenarioResult } from './report.js'
 
-/** What an idempotency key on every call costs: a `-idempotent` scenario against its twin without keys, in the same run. */
-export interface KeyCost {
-  /** The scenario with keys, e.g. `plugin-redis-idempotent`. */
-  keyed: string
+/**
+ * What a call option on every call costs: a scenario run with it (its name ends in the option's
+ * suffix) against its twin without, in the same run.
+ */
+export interface OptionCost {
+  /** What the scenario adds to every call: `idempotencyKey` (a key of its own), `accepted`. */
+  option: string
+  /** The scenario with the option, e.g. `plugin-redis-idempotent`. */
+  withOption: string
   /** Its twin without, e.g. `plugin-redis`. */
-  unkeyed: string
-  /** Keyed over unkeyed: req/s, latency percentiles (64 connections), p50 with 1 connection, req per CPU-s. */
+  without: string
+  /** With over without: req/s, latency percentiles (64 connections), p50 with 1 connection, req per CPU-s. */
   ratios: { requestsPerSec: number, p50: number, p99: number, unloadedP50: number, requestsPerCpuSecond: number }
-  /** Redis commands per request, keyed and unkeyed. */
-  redisCommandsPerRequest: { keyed: number, unkeyed: number }
+  /** Redis commands per request, with and without. */
+  redisCommandsPerRequest: { withOption: number, without: number }
 }
 
-const SUFFIX = '-idempotent'
+/** The suffix of a scenario's name that says which option it adds (see withKeys and withAccepted). */
+const SUFFIXES: Record<string, string> = { '-idempotent': 'idempotencyKey', '-accepted': 'accepted' }
 
-/** Each `-idempotent` scenario of the run against its twin, when both ran. */
-export function keyCosts (results: readonly ScenarioResult[]): KeyCost[] {
-  return results.flatMap(keyed => {
-    if (!keyed.name.endsWith(SUFFIX)) return []
-    const unkeyed = results.find(r => r.name === keyed.name.slice(0, -SUFFIX.length))
-    if (unkeyed === undefined) return []
+/** Each scenario of the run with an option against its twin, when both ran. */
+export function optionCosts (results: readonly ScenarioResult[]): OptionCost[] {
+  return results.flatMap(withOption => {
+    const suffix = Object.keys(SUFFIXES).find(s => withOption.name.endsWith(s))
+    if (suffix === undefined) return []
+    const without = results.find(r => r.name === withOption.name.slice(0, -suffix.length))
+    if (without === undefined) return []
     return [{
-      keyed: keyed.name,
-      unkeyed: unkeyed.name,
+      option: SUFFIXES[suffix],
+      withOption: withOption.name,
+      without: without.name,
       ratios: {
-        requestsPerSec: ratio(keyed.requestsPerSec, unkeyed.requestsPerSec),
-        p50: ratio(keyed.latency.p50, unkeyed.latency.p50),
-        p99: ratio(keyed.latency.p99, unkeyed.latency.p99),
-        unloadedP50: ratio(keyed.latencyUnloaded.p50, unkeyed.latencyUnloaded.p50),
-        requestsPerCpuSecond: ratio(keyed.requestsPerCpuSecond, unkeyed.requestsPerCpuSecond)
+        requestsPerSec: ratio(withOption.requestsPerSec, without.requestsPerSec),
+        p50: ratio(withOption.latency.p50, without.latency.p50),
+        p99: ratio(withOption.latency.p99, without.latency.p99),
+        unloadedP50: ratio(withOption.latencyUnloaded.p50, without.latencyUnloaded.p50),
+        requestsPerCpuSecond: ratio(withOption.requestsPerCpuSecond, without.requestsPerCpuSecond)
       },
-      redisCommandsPerRequest: { keyed: keyed.redisCommandsPerRequest, unkeyed: unkeyed.redisCommandsPerRequest }
+      redisCommandsPerRequest: { withOption: withOption.redisCommandsPerRequest, without: without.redisCommandsPerRequest }
     }]
   })
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { KeyCost } from './key-cost.js'
+import type { OptionCost } from './option-cost.js'
 import type { TargetCheck } from './targets.js'
 
 /** One run of one scenario. */
@@ -134,8 +134,8 @@ export interface Results {
   /** Scenarios measured while the worker is stopped. */
   workerOutage?: OutageFigures[]
   targets?: TargetCheck[]
-  /** Each `-idempotent` scenario against its twin without keys, when both ran. */
-  keyCosts?: KeyCost[]
+  /** Each `-idempotent` or `-accepted` scenario against its twin without the option, when both ran. */
+  optionCosts?: OptionCost[]
   /** Runs that failed and are left out of the medians. */
   failed?: Array<{ scenario: string, round: number, error: string }>
 }
@@ -152,7 +152,7 @@ const fixed = (n: number, digits = 2) => Number.isFinite(n) ? n.toFixed(digits) 
 const percent = (share: number) => Number.isFinite(share) ? `${Math.round(share * 100)}%` : '-'
 
 /** The tables the README includes: closed loop, open loop and the targets. */
-export function markdownTable ({ scenarios, config, machine, openLoop, workerOutage, targets, keyCosts, failed }: Results): string {
+export function markdownTable ({ scenarios, config, machine, openLoop, workerOutage, targets, optionCosts, failed }: Results): string {
   const repeat = Number(config.repeat ?? 1)
   const load = machine.loadAverage as { before: number[], after: number[] } | undefined
   const rows = scenarios.map(s => `| \`${s.name}\` | ${Math.round(s.requestsPerSec)} | ${fixed(s.latency.p50)} | ${fixed(s.latency.p97_5)} | ${fixed(s.latency.p99)} | ${fixed(s.latency.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${Math.round(s.requestsPerCpuSecond)} | ${fixed(s.redisCommandsPerRequest)} | ${fixed(s.latencyUnloaded.p50)} | ${fixed(s.latencyUnloaded.p99)} | ${percent(s.otherCpuShare)} |`)
@@ -186,14 +186,14 @@ export function markdownTable ({ scenarios, config, machine, openLoop, workerOut
     )
   }
   for (const o of workerOutage ?? []) lines.push(...outageLines(o))
-  if (keyCosts !== undefined && keyCosts.length > 0) {
+  if (optionCosts !== undefined && optionCosts.length > 0) {
     lines.push(
-      'What an idempotency key on every call costs: each `-idempotent` scenario over its twin without keys, in this run (a ratio above 1 is more of it).',
+      'What an option on every call costs: each `-idempotent` (an idempotency key of its own) or `-accepted` (`accepted: true`, answered in time) scenario over its twin without it, in this run (a ratio above 1 is more of it).',
       '',
-      '| with keys | without | req/s | p50 | p99 | 1 conn p50 | req per CPU-s | Redis cmds per req |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...keyCosts.map(k => `| \`${k.keyed}\` | \`${k.unkeyed}\` | ${fixed(k.ratios.requestsPerSec)} x | ${fixed(k.ratios.p50)} x | ${fixed(k.ratios.p99)} x | ${fixed(k.ratios.unloadedP50)} x | ` +
-        `${fixed(k.ratios.requestsPerCpuSecond)} x | ${fixed(k.redisCommandsPerRequest.keyed)} vs ${fixed(k.redisCommandsPerRequest.unkeyed)} |`),
+      '| option | with it | without | req/s | p50 | p99 | 1 conn p50 | req per CPU-s | Redis cmds per req |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...optionCosts.map(k => `| \`${k.option}\` | \`${k.withOption}\` | \`${k.without}\` | ${fixed(k.ratios.requestsPerSec)} x | ${fixed(k.ratios.p50)} x | ${fixed(k.ratios.p99)} x | ${fixed(k.ratios.unloadedP50)} x | ` +
+        `${fixed(k.ratios.requestsPerCpuSecond)} x | ${fixed(k.redisCommandsPerRequest.withOption)} vs ${fixed(k.redisCommandsPerRequest.without)} |`),
       ''
     )
   }

@@ -167,6 +167,20 @@ export function withKeys (scenario: Scenario, setup: Setup): Scenario {
   }
 }
 
+/**
+ * A scenario again with `accepted: true` on every call (the plugin-wide default): its name ends in
+ * `-accepted`. Its calls are answered in time, as its twin's are, so it shows what accepted costs a
+ * call that never needs its 202: a record claimed before each publish and deleted after the reply.
+ */
+export function withAccepted (scenario: Scenario, setup: Setup): Scenario {
+  return {
+    ...scenario,
+    name: `${scenario.name}-accepted`,
+    description: `${scenario.description}; every call accepted (202 past its deadline)`,
+    start: ctx => startPlugin(ctx, { ...setup, env: { ...setup.env, ACCEPTED: 'true' } })
+  }
+}
+
 /** A scenario again on @platformatic/kafka: its name ends in `-platformatic`. */
 export function onPlatformatic (scenario: Scenario, setup: Setup): Scenario {
   return {
@@ -183,3 +197,5 @@ export const pluginAffinityPlatformatic = onPlatformatic(pluginAffinity, { loade
 export const pluginOneReplicaPlatformatic = onPlatformatic(pluginOneReplica, { loaded: 1, replyPartitions: 1, affinity: true })
 export const pluginRedisIdempotent = withKeys(pluginRedis, { loaded: 1, redisOnly: true, replyPartitions: 1 })
 export const pluginAffinityIdempotent = withKeys(pluginAffinity, { loaded: 2, replyPartitions: 2, affinity: true })
+export const pluginRedisAccepted = withAccepted(pluginRedis, { loaded: 1, redisOnly: true, replyPartitions: 1 })
+export const pluginAffinityAccepted = withAccepted(pluginAffinity, { loaded: 2, replyPartitions: 2, affinity: true })

@@ -1,6 +1,7 @@
 // An instance of service A for the benchmarks: POST /call awaits the worker through the plugin.
 // MODE=notify (the plugin as shipped) or MODE=poll (the busy-polling baseline, POLL_MS apart).
-// IDEMPOTENCY_KEYS=unique: every call with an idempotency key of its own. TIMEOUT_MS: the calls'
+// IDEMPOTENCY_KEYS=unique: every call with an idempotency key of its own. ACCEPTED=true: every call
+// accepted (the plugin option: 202 past the deadline, GET /kafka-reply/replies/:id). TIMEOUT_MS: the calls'
 // deadline (the plugin's default when unset). GET /event-loop: this process's event loop since the
 // last GET (see EventLoopMonitor); GET /deadlines: how late it ended its 504s (see watchDeadlines).
 import { randomUUID } from 'node:crypto'
@@ -23,6 +24,7 @@ await app.register(kafkaReply, {
   keyPrefix: need('KEY_PREFIX'),
   affinity: process.env.AFFINITY === 'true',
   maxPending: 100_000,
+  accepted: process.env.ACCEPTED === 'true',
   consumer: { heartbeatInterval: 500, maxWaitTimeInMs: 100 },
   ...(process.env.TIMEOUT_MS === undefined ? {} : { timeout: Number(process.env.TIMEOUT_MS) }),
   ...(process.env.MODE === 'poll' ? pollingBaseline(Number(need('POLL_MS'))) : {})

@@ -29,7 +29,7 @@ export interface Call {
   retryOf?: number
   /** The answer carried `Idempotent-Replayed: true`: a stored outcome, nothing published. */
   replayed?: boolean
-  /** For a 409: its Retry-After, s (undefined when it had none). */
+  /** For a 409 or a 202: its Retry-After, s (undefined when it had none). */
   retryAfterS?: number
   /** The client-side error (ECONNRESET, ...) when no response came. */
   error?: string
@@ -44,6 +44,8 @@ export interface Call {
   serverTiming?: { timerMs: number, answerMs: number }
   /** The request opened a connection of its own (none of the replica's keep-alive ones was free). */
   newConnection?: boolean
+  /** For a 202 Accepted: its Location, where the reply is to be polled. */
+  location?: string
 }
 
 /** What one request needs besides its target. */
@@ -54,6 +56,8 @@ export interface SendOptions {
   secrets: readonly string[]
   /** Called with the body of every answer other than 200, e.g. to keep one of each kind. */
   onErrorBody?: (call: Call, body: string) => void
+  /** A `Prefer` header for every request, e.g. `respond-async, wait=2` (default: none). */
+  prefer?: string
 }
 
 /**
@@ -240,7 +244,8 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
       headers: {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(payload),
-        ...(call.key === undefined ? {} : { 'idempotency-key': call.key })
+        ...(call.key === undefined ? {} : { 'idempotency-key': call.key }),
+        ...(options.prefer === undefined ? {} : { prefer: options.prefer })
       }
     }, res => {
       const chunks: Buffer[] = []
@@ -255,13 +260,15 @@ export async function sendQuote (target: Target, call: Call, now: () => number, 
           return end({ status, ownReply: echoes(quote, body), ...(typeof quote?.quoteId === 'string' ? { quoteId: quote.quoteId } : {}), ...replayed })
         }
         const leak = leakIn(text, options.secrets)
-        const retryAfter = status === 409 ? retryAfterS(res.headers['retry-after']) : undefined
+        const retryAfter = status === 409 || status === 202 ? retryAfterS(res.headers['retry-after']) : undefined
+        const location = status === 202 ? res.headers.location : undefined
         const timing = status === 504 ? serverTiming(res.headers['server-timing']) : undefined
         end({
           status,
           code: errorCode(text),
           ...replayed,
           ...(retryAfter === undefined ? {} : { retryAfterS: retryAfter }),
+          ...(location === undefined ? {} : { location }),
           ...(leak === undefined ? {} : { leak }),
           ...(timing === undefined ? {} : { serverTiming: timing })
         })

@@ -88,7 +88,11 @@ export async function runScenario (scenario: Scenario, suite: SuiteContext): Pro
   const rate = suite.rate ?? scenario.fixedRate ?? rateAt(suite.capacity!, scenario.loadShare ?? FAULT_SHARE)
   const loadOptions = { rate, answerMs: suite.timeoutMs + ANSWER_MARGIN_MS, secrets, onErrorBody, targets: (): readonly Replica[] => cluster.up }
   const warm = new OpenLoop({ ...loadOptions, rampMs: WARM_UP_MS })
-  const load: OpenLoop = new OpenLoop({ ...loadOptions, ...(scenario.keyedRetries === undefined ? {} : { keyedRetries: scenario.keyedRetries }) })
+  const load: OpenLoop = new OpenLoop({
+    ...loadOptions,
+    ...(scenario.keyedRetries === undefined ? {} : { keyedRetries: scenario.keyedRetries }),
+    ...(scenario.respondAsync === true ? { prefer: `respond-async, wait=${Math.ceil(suite.timeoutMs / 1000)}` } : {})
+  })
   if (suite.logs !== undefined) mkdirSync(suite.logs, { recursive: true })
   const cluster: Cluster = new Cluster(env, (): number => load.now(), suite.logs === undefined ? undefined : { dir: suite.logs, prefix: scenario.name })
   cluster.connectionsPerReplica = warmConnections(rate, replicas, suite.timeoutMs)

@@ -116,6 +116,11 @@ export interface Scenario {
    */
   keyedRetries?: KeyedRetries
   /**
+   * The load (not the warm-up) sends `Prefer: respond-async, wait=<the deadline in s>`: the reference
+   * app then answers a call that reaches its deadline 202 Accepted with a Location to poll.
+   */
+  respondAsync?: boolean
+  /**
    * Runs once the load has drained and its last deadline plus grace has passed, before the keys are
    * looked for and the processes stop: to look at what the load left (e.g. the replies the worker
    * wrote). What it notes reaches the checks.

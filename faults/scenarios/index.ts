@@ -1,6 +1,7 @@
 // Every fault scenario, in the order the suite runs them. A new scenario: a file beside this one
 // exporting a Scenario (see ../lib/types.ts), added to this list.
 import type { Scenario } from '../lib/types.js'
+import { acceptedReplies } from './accepted-replies.js'
 import { acl } from './acl.js'
 import { badInput } from './bad-input.js'
 import { hostileRecords } from './hostile-records.js'
@@ -17,4 +18,4 @@ import { subscriberKill } from './subscriber-kill.js'
 import { workerRestart } from './worker-restart.js'
 
 /** The scenarios `npm run test:faults` runs (`--only a,b` picks some). */
-export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, idempotentRetries, rollingRestart, replicaSigkill, hostileRecords, badInput, poisonRequests, acl, redisClusterFailover, replicasBeyondPartitions]
+export const scenarios: Scenario[] = [steady, subscriberKill, redisRestart, kafkaRestart, workerRestart, idempotentRetries, acceptedReplies, rollingRestart, replicaSigkill, hostileRecords, badInput, poisonRequests, acl, redisClusterFailover, replicasBeyondPartitions]
