@@ -4,6 +4,7 @@ import { countOutcomes, describe, sentFrom } from '../lib/calls.js'
 import { requestOf, type Call } from '../lib/load.js'
 import type { Replica } from '../lib/cluster.js'
 import type { Scenario } from '../lib/types.js'
+import { restartWorker } from './worker-restart.js'
 
 /**
  * Load after the new worker is ready. Unlike worker-restart's, the outage's requests are not
@@ -58,14 +59,7 @@ export const acceptedReplies: Scenario = {
   // Below the other faults' share: the outage's requests are all priced once the worker is back, so
   // it has the backlog to work through beside the load, with the capacity the load leaves it.
   loadShare: 0.3,
-  async fault (ctx) {
-    await ctx.sleep(ctx.durationMs * 0.3 - ctx.now())
-    await ctx.cluster.kill(ctx.cluster.workers[0])
-    ctx.mark('worker killed')
-    await ctx.cluster.startWorker()
-    ctx.mark('new worker ready')
-    await ctx.sleep(AFTER_MS)
-  },
+  fault: ctx => restartWorker(ctx, AFTER_MS),
   async afterLoad (ctx, calls) {
     const accepted = calls.filter(call => call.status === 202 && call.location !== undefined)
     const figures = await pollAll(ctx.cluster.up, accepted)

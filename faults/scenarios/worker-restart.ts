@@ -1,5 +1,5 @@
 import { countOutcomes, describe, sentFrom } from '../lib/calls.js'
-import type { Scenario } from '../lib/types.js'
+import type { FaultContext, Scenario } from '../lib/types.js'
 
 /** Load after the new worker is ready, whatever the duration: the traffic that must flow again. */
 const AFTER_MS = 4000
@@ -8,18 +8,24 @@ const SETTLE_MS = 1000
 /** A timer may fire a fraction of a millisecond early: the deadline is kept in whole milliseconds. */
 const EARLY_MS = 5
 
+/**
+ * At 30% of the load's duration, the worker is SIGKILLed (marked `worker killed`) and a new one
+ * started (`new worker ready`); then `afterMs` more of load.
+ */
+export async function restartWorker (ctx: FaultContext, afterMs: number): Promise<void> {
+  await ctx.sleep(ctx.durationMs * 0.3 - ctx.now())
+  await ctx.cluster.kill(ctx.cluster.workers[0])
+  ctx.mark('worker killed')
+  await ctx.cluster.startWorker()
+  ctx.mark('new worker ready')
+  await ctx.sleep(afterMs)
+}
+
 /** The worker dies without a word: nothing answers until a new one has joined its group. */
 export const workerRestart: Scenario = {
   name: 'worker-restart',
   description: 'The worker killed (SIGKILL) under load and started again: calls in flight end 504 at their deadline, traffic flows again after the restart.',
-  async fault (ctx) {
-    await ctx.sleep(ctx.durationMs * 0.3 - ctx.now())
-    await ctx.cluster.kill(ctx.cluster.workers[0])
-    ctx.mark('worker killed')
-    await ctx.cluster.startWorker()
-    ctx.mark('new worker ready')
-    await ctx.sleep(AFTER_MS)
-  },
+  fault: ctx => restartWorker(ctx, AFTER_MS),
   checks ({ calls, marks, stoppedAt, timeoutMs }) {
     const killed = marks['worker killed']
     const ready = marks['new worker ready']
